@@ -1,0 +1,49 @@
+# The course's two commands (see README.md):
+#   make lab    create .venv, install everything, open the course in JupyterLab
+#   make test   create .venv, install everything, run the whole test suite
+# Contributor commands:
+#   make exercises            regenerate exercises/ from solutions/ (refuses to overwrite edits)
+#   make execute NB=path.ipynb   re-execute one notebook in a fresh kernel and save its outputs
+#   make execute-all          the same for every notebook in notebooks/ and solutions/
+#   make lint                 ruff over the library, tests, benchmarks and notebooks
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Quiet TensorFlow's C++ start-up lines; results are unaffected.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: lab test install exercises execute execute-all lint clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "metalearn needs Python 3.11 or newer, found " + sys.version.split()[0]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/00_welcome.ipynb
+
+test: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+exercises: $(STAMP)
+	$(BIN)/metalearn-exercises $(if $(FORCE),--force)
+
+execute: $(STAMP)
+	@test -n "$(NB)" || (echo "usage: make execute NB=notebooks/00_welcome.ipynb" && exit 2)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/metalearn-execute $(NB)
+
+execute-all: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/metalearn-execute notebooks/*.ipynb solutions/*.ipynb
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,13 @@
+"""metalearn_lib: the library behind the metalearn course.
+
+One module per concept, named after its notebook (``welcome`` ↔ ``00_welcome``), plus the
+ground floor (``tasks``, ``models``) and the user-interface leaves (``plotting``, ``widgets``,
+``checks``) that only notebooks import.
+
+Importing the package is cheap: TensorFlow is imported only by the modules that need it.
+"""
+
+from metalearn_lib.seeding import seed_everything
+
+__all__ = ["seed_everything", "__version__"]
+__version__ = "0.1.0"
