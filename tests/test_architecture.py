@@ -1,0 +1,68 @@
+"""The library's shape (see the course's architecture notes) and its style, checked mechanically."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from tests.notebook_tools import REPO_ROOT
+
+PACKAGE = REPO_ROOT / "metalearn_lib"
+#: Ground floor: imports nothing of the course.
+GROUND_FLOOR = {"tasks", "models", "seeding"}
+#: User-interface leaves: notebooks import them; nothing in the library's concept modules does.
+UI_LEAVES = {"plotting", "widgets", "checks"}
+#: Concept modules in chapter order: a module may import only earlier chapters (and the ground floor).
+CHAPTER_ORDER = ["welcome", "mapping", "two_level", "averaging", "teacher", "bandits", "rl"]
+
+
+def course_imports(path: pathlib.Path) -> set[str]:
+    """Top-level metalearn_lib modules that ``path`` imports."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("metalearn_lib"):
+            parts = node.module.split(".")
+            if len(parts) > 1:
+                found.add(parts[1])
+            else:
+                found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "metalearn_lib" and len(parts) > 1:
+                    found.add(parts[1])
+    return found
+
+
+MODULES = sorted(p for p in PACKAGE.glob("*.py") if p.stem != "__init__")
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[p.stem for p in MODULES])
+def test_imports_only_go_downward(path):
+    name = path.stem
+    imported = course_imports(path) - {name}
+    if name in GROUND_FLOOR:
+        assert not imported, f"{name} is ground floor and must not import {imported}"
+    elif name in CHAPTER_ORDER:
+        assert not imported & UI_LEAVES, f"{name} must not import the UI leaves {imported & UI_LEAVES}"
+        later = set(CHAPTER_ORDER[CHAPTER_ORDER.index(name) + 1:])
+        assert not imported & later, f"{name} imports later chapters {imported & later}"
+    elif name in UI_LEAVES:
+        pass  # leaves may import anything below them
+    else:
+        assert name in {"seeding"}, f"{name} is not placed in the architecture: add it to this test"
+
+
+def test_importing_the_package_does_not_import_tensorflow():
+    code = "import sys, metalearn_lib; assert 'tensorflow' not in sys.modules, 'eager TF import'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT)
+
+
+def test_ruff_is_clean():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=REPO_ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
