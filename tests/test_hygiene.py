@@ -175,3 +175,28 @@ def test_notebook_json_is_stored_the_nbformat_way():
             nbformat.reads(text, as_version=4)
         ), f"{path.name}: re-save with nbformat (make execute / make exercises)"
         json.loads(text)
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=ids(LECTURES))
+def test_widget_outputs_carry_a_static_fallback(path):
+    """Where widgets cannot render (GitHub, nbviewer, nbconvert) the default view still shows."""
+    for cell in code_cells(nbformat.read(path, as_version=4)):
+        for output in cell.outputs:
+            data = output.get("data", {})
+            if WIDGET_VIEW in data:
+                assert "image/png" in data and data.get("text/plain"), "display widgets through metalearn_lib.widgets"
+
+
+def test_static_html_export_shows_the_widget_fallback_picture():
+    from nbconvert import HTMLExporter
+
+    path = REPO_ROOT / "notebooks" / "00_welcome.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    widget_cells = [c for c in code_cells(nb) if any(WIDGET_VIEW in o.get("data", {}) for o in c.outputs)]
+    assert widget_cells, "00_welcome should display a widget"
+    fallback = next(o for o in widget_cells[0].outputs if WIDGET_VIEW in o.get("data", {}))["data"]["image/png"]
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    assert fallback.strip()[:200] in html.replace("\n", "")
