@@ -1,4 +1,4 @@
-"""Friendly checks for exercise notebooks.
+"""The machinery of the exercise checks (each chapter's checks live in a sibling module).
 
 An exercise's check cell is one call such as ``check_stable_softmax(stable_softmax)``. The
 check runs the learner's function on prepared cases and
@@ -23,9 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from metalearn_lib.welcome import stable_softmax
-
-__all__ = ["Case", "CheckFailed", "CheckReport", "check_stable_softmax", "run_check"]
+__all__ = ["Case", "CheckFailed", "CheckReport", "Diagnosis", "Failure", "run_check", "short"]
 
 #: A diagnosis looks at (case, returned array) and returns a hint, or None if it does not apply.
 Diagnosis = Callable[["Case", np.ndarray], "str | None"]
@@ -49,7 +47,7 @@ class Case:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
     def describe_call(self) -> str:
-        parts = [_short(a) for a in self.args] + [f"{k}={_short(v)}" for k, v in self.kwargs.items()]
+        parts = [short(a) for a in self.args] + [f"{k}={short(v)}" for k, v in self.kwargs.items()]
         return "(" + ", ".join(parts) + ")"
 
 
@@ -80,7 +78,7 @@ class CheckReport:
             lines += [
                 f"  • {failure.case.name}",
                 f"      call:     {self.function_name}{failure.case.describe_call()}",
-                f"      expected: {_short(failure.case.expected)}",
+                f"      expected: {short(failure.case.expected)}",
                 f"      got:      {failure.got}",
             ]
             lines += textwrap.wrap(failure.hint, width=88, initial_indent="      hint:     ",
@@ -100,7 +98,7 @@ class CheckFailed(AssertionError):
         return str(self.report).splitlines()
 
 
-def _short(value: Any, max_chars: int = 70) -> str:
+def short(value: Any, max_chars: int = 70) -> str:
     """A compact, deterministic rendering of a value for verdict messages."""
     if isinstance(value, np.ndarray) or isinstance(value, (list, tuple)) and value and not isinstance(value[0], str):
         try:
@@ -194,79 +192,5 @@ def _run_case(
     for diagnose in diagnoses:
         hint = diagnose(case, got)
         if hint:
-            return Failure(case, _short(got), hint)
-    return Failure(case, _short(got), case.hint)
-
-
-# --------------------------------------------------------------------------------------------
-# 00_welcome: the stable softmax
-
-
-def _softmax_cases() -> list[Case]:
-    def case(name: str, scores: Any, temperature: float, hint: str) -> Case:
-        kwargs = {} if temperature == 1.0 else {"temperature": temperature}
-        return Case(name, (np.asarray(scores, dtype=np.float64),), stable_softmax(scores, temperature), hint, kwargs)
-
-    return [
-        case("small scores", [1.0, 2.0, 3.0], 1.0, "wᵢ = exp(sᵢ/τ) / Σⱼ exp(sⱼ/τ): a higher score gets more weight."),
-        case("a single score gets all the weight", [5.0], 1.0, "With one score the only weight is 1."),
-        case("large scores (1000 and up)", [1000.0, 1001.0, 1002.0], 1.0,
-             "exp(1000) overflows to inf. Subtract the largest score before exponentiating: "
-             "the factor exp(−max/τ) cancels, so the weights do not change."),
-        case("very negative scores", [-1000.0, -1001.0, -999.0], 1.0,
-             "exp(−1000) underflows to 0 and 0/0 is nan. Subtracting the maximum fixes this too."),
-        case("temperature τ = 0.5 sharpens", [1.0, 2.0, 3.0], 0.5,
-             "Divide the scores by τ: small τ makes the weights sharper (closer to the argmax)."),
-        case("temperature τ = 4 flattens", [1.0, 2.0, 3.0], 4.0,
-             "Divide the scores by τ: large τ makes the weights flatter (closer to uniform)."),
-        case("equal scores give equal weights", [7.0, 7.0, 7.0, 7.0], 2.0, "Equal scores must give 1/n each."),
-        case("a batch of score vectors: normalise each row", [[1.0, 2.0, 3.0], [0.0, 0.0, 10.0]], 1.0,
-             "Take the max and the sum over the last axis only (axis=-1, keepdims=True), so each row "
-             "sums to 1 on its own."),
-    ]
-
-
-def _diagnose_not_finite(case: Case, got: np.ndarray) -> str | None:
-    if not np.all(np.isfinite(got)):
-        return ("The result contains nan or inf: the exponentials overflowed or underflowed. "
-                "Subtract the maximum score (along the last axis) before calling exp.")
-    return None
-
-
-def _diagnose_not_normalised(case: Case, got: np.ndarray) -> str | None:
-    if not np.allclose(got.sum(axis=-1), 1.0, atol=1e-6):
-        return (f"Each row should sum to 1, yours sum to {_short(got.sum(axis=-1))}. Divide by the sum of "
-                "the exponentials over the last axis (keepdims=True).")
-    return None
-
-
-def _diagnose_temperature(case: Case, got: np.ndarray) -> str | None:
-    temperature = case.kwargs.get("temperature", 1.0)
-    scores = case.args[0]
-    if temperature != 1.0 and np.allclose(got, stable_softmax(scores * temperature), atol=1e-6):
-        return "The temperature is applied upside down: divide the scores by τ, do not multiply."
-    if temperature != 1.0 and np.allclose(got, stable_softmax(scores), atol=1e-6):
-        return "The temperature is ignored: divide the scores by τ before the exponential."
-    return None
-
-
-def _diagnose_sign(case: Case, got: np.ndarray) -> str | None:
-    temperature = case.kwargs.get("temperature", 1.0)
-    if np.allclose(got, stable_softmax(-case.args[0], temperature), atol=1e-6) and not np.allclose(got, case.expected):
-        return "The sign is flipped: the highest score must get the largest weight (exp(+s/τ), not exp(−s/τ))."
-    return None
-
-
-def check_stable_softmax(function: Callable[..., Any], *, quiet: bool = False) -> None:
-    """Check a learner's ``stable_softmax(scores, temperature=1.0)`` on 8 prepared cases.
-
-    Prints ✅ and returns ``None`` (so a check as a cell's last line shows nothing more), or
-    raises :class:`CheckFailed` with the verdict.
-    """
-    run_check(
-        function,
-        _softmax_cases(),
-        diagnoses=(_diagnose_not_finite, _diagnose_not_normalised, _diagnose_temperature, _diagnose_sign),
-        name="stable_softmax",
-        quiet=quiet,
-    )
+            return Failure(case, short(got), hint)
+    return Failure(case, short(got), case.hint)

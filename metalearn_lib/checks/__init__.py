@@ -1,0 +1,19 @@
+"""Friendly checks for exercise notebooks.
+
+An exercise's check cell is one call such as ``check_stable_softmax(stable_softmax)``. The
+check runs the learner's function on prepared cases and
+
+* on success prints one line: ``✅ stable_softmax: all 8 checks passed.``
+* on failure raises :class:`CheckFailed`, which Jupyter shows as a short verdict — each failed
+  case with what was expected, what came back, and a hint — and never as a TensorFlow
+  traceback. (nbgrader sees the exception and marks the cell as failed.)
+
+The machinery is in :mod:`metalearn_lib.checks.core`; each chapter's checks are in the module
+named after the chapter (``checks.welcome``, ``checks.mapping``, ``checks.two_level``, …) and
+re-exported here.
+"""
+
+from metalearn_lib.checks.core import Case, CheckFailed, CheckReport, run_check
+from metalearn_lib.checks.welcome import check_stable_softmax
+
+__all__ = ["Case", "CheckFailed", "CheckReport", "check_stable_softmax", "run_check"]

@@ -1,0 +1,10 @@
+"""Interactive explorers for the notebooks, testable without a browser.
+
+The machinery (:class:`WidgetApp`, :class:`View`) is in :mod:`metalearn_lib.widgets.core`; each
+chapter's explorers are in the module named after the chapter and re-exported here.
+"""
+
+from metalearn_lib.widgets.core import View, WidgetApp
+from metalearn_lib.widgets.welcome import SCORE_PRESETS, softmax_explorer, softmax_view
+
+__all__ = ["SCORE_PRESETS", "View", "WidgetApp", "softmax_explorer", "softmax_view"]
