@@ -14,6 +14,16 @@ re-exported here.
 """
 
 from metalearn_lib.checks.core import Case, CheckFailed, CheckReport, run_check
+from metalearn_lib.checks.mapping import check_prior_update, check_ridge_fit, check_ridge_learner
 from metalearn_lib.checks.welcome import check_stable_softmax
 
-__all__ = ["Case", "CheckFailed", "CheckReport", "check_stable_softmax", "run_check"]
+__all__ = [
+    "Case",
+    "CheckFailed",
+    "CheckReport",
+    "check_prior_update",
+    "check_ridge_fit",
+    "check_ridge_learner",
+    "check_stable_softmax",
+    "run_check",
+]

@@ -16,6 +16,7 @@ New checks are a list of :class:`Case` objects and a call to :func:`run_check`.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Case", "CheckFailed", "CheckReport", "Diagnosis", "Failure", "run_check", "short"]
+__all__ = ["TF_NOISE", "Case", "CheckFailed", "CheckReport", "Diagnosis", "Failure", "run_check", "short"]
 
 #: A diagnosis looks at (case, returned array) and returns a hint, or None if it does not apply.
 Diagnosis = Callable[["Case", np.ndarray], "str | None"]
@@ -112,8 +113,13 @@ def short(value: Any, max_chars: int = 70) -> str:
     return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
 
 
+#: The parts of a TensorFlow error message that name graph nodes and devices, not the mistake.
+TF_NOISE = re.compile(r"\{\{function_node [^}]*\}\}|\s*\[Op:\w+\]( name: ?\S*)?")
+
+
 def _first_line(error: BaseException) -> str:
-    message = str(error).strip().splitlines()
+    """``ErrorType: first line of the message``, without TensorFlow's node names, ≤ 160 characters."""
+    message = TF_NOISE.sub("", str(error)).strip().splitlines()
     text = f"{type(error).__name__}: {message[0] if message else ''}".rstrip(": ")
     return text if len(text) <= 160 else text[:159] + "…"
 
@@ -185,8 +191,7 @@ def _run_case(
                        "Return a NumPy array or a tf.Tensor of numbers.")
     expected = np.asarray(case.expected, dtype=np.float64)
     if got.shape != expected.shape:
-        return Failure(case, f"an array of shape {got.shape}", f"The result should have shape {expected.shape}, "
-                       "the same as the input.")
+        return Failure(case, f"an array of shape {got.shape}", f"The result should have shape {expected.shape}.")
     if np.allclose(got, expected, rtol=rtol, atol=atol):
         return None
     for diagnose in diagnoses:
