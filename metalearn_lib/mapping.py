@@ -25,7 +25,8 @@ batched over tasks (tensors ``[num_tasks, points, features]``; no Python loop ov
 ``learner(support_x, support_y) -> predictor``, ``predictor(query_x) -> query_y``) by few-shot
 query error as K grows, on the same test tasks.
 
-Imports only the ground floor (:mod:`metalearn_lib.tasks`, :mod:`metalearn_lib.models`).
+Imports only the ground floor (:mod:`metalearn_lib.tasks`, :mod:`metalearn_lib.models`) and the
+utilities (:mod:`metalearn_lib.optim`, :mod:`metalearn_lib.validation`).
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from metalearn_lib.models import Activation, forward, init_mlp, mse, tile_params
+from metalearn_lib.optim import AdamState, adam_init, adam_update
 from metalearn_lib.tasks import TaskBatch, TaskFamily
+from metalearn_lib.validation import check_int, check_number, check_rate
 
 __all__ = [
     "AMORTISED_LOSSES",
@@ -96,46 +99,19 @@ _AUTO_PROGRESS_S = 3.0
 # --------------------------------------------------------------------------------------------
 # validation helpers
 # --------------------------------------------------------------------------------------------
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_float(name: str, value: Any, *, positive: bool = True) -> float:
-    bound = "> 0" if positive else ">= 0"
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a finite number {bound}, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be a finite number {bound}, got {value}")
-    return value
-
-
-def _check_rate(name: str, value: Any) -> Any:
-    """A step size: a finite number > 0, or a scalar tensor (not checked, may be traced)."""
-    if isinstance(value, (tf.Tensor, tf.Variable)):
-        if value.shape.rank not in (None, 0):
-            raise ValueError(f"{name} must be a scalar, got shape {value.shape}")
-        return value
-    return _check_float(name, value)
-
-
 def _check_shots(value: Any) -> tuple[int, int]:
     """``num_shots`` as (low, high): an int K gives (K, K), a pair (low, high) a range."""
     if isinstance(value, tuple | list):
         if len(value) != 2:
             raise ValueError(f"num_shots must be an int >= 1 or a pair (low, high) with "
                              f"1 <= low <= high, got {value!r}")
-        low = _check_int("num_shots[0]", value[0], 1)
-        high = _check_int("num_shots[1]", value[1], 1)
+        low = check_int("num_shots[0]", value[0], 1)
+        high = check_int("num_shots[1]", value[1], 1)
         if low > high:
             raise ValueError(f"num_shots must be a pair (low, high) with 1 <= low <= high, "
                              f"got {value!r}")
         return low, high
-    k = _check_int("num_shots", value, 1)
+    k = check_int("num_shots", value, 1)
     return k, k
 
 
@@ -211,7 +187,7 @@ def polynomial_features(x: tf.Tensor, degree: int = 3) -> tf.Tensor:
         ValueError: ``degree`` < 1.
         TypeError: ``degree`` is not an int.
     """
-    degree = _check_int("degree", degree, 1)
+    degree = check_int("degree", degree, 1)
     x = tf.convert_to_tensor(x)
     powers = [x**n for n in range(1, degree + 1)]
     return tf.concat([*powers, tf.ones_like(x[..., :1])], axis=-1)
@@ -481,7 +457,7 @@ def prior_update(
     Raises:
         ValueError: ``outer_lr`` <= 0 or mismatched shapes.
     """
-    outer_lr = _check_rate("outer_lr", outer_lr)
+    outer_lr = check_rate("outer_lr", outer_lr)
     prior_mean = tf.convert_to_tensor(prior_mean)
     prior_log_precision = tf.convert_to_tensor(prior_log_precision)
     with tf.GradientTape() as tape:
@@ -526,8 +502,8 @@ def empirical_bayes_prior(
         ValueError: fewer than 2 tasks, too few points, or mismatched shapes.
     """
     _check_features(features)
-    min_variance = _check_float("min_variance", min_variance)
-    min_noise_variance = _check_float("min_noise_variance", min_noise_variance)
+    min_variance = check_number("min_variance", min_variance)
+    min_noise_variance = check_number("min_noise_variance", min_noise_variance)
     x = _as_float_tensor("x", x)
     y = _as_float_tensor("y", y, x.dtype)
     _check_pair("x", x, "y", y)
@@ -554,35 +530,6 @@ def empirical_bayes_prior(
 # --------------------------------------------------------------------------------------------
 # Adam, functionally (a whole training iteration is one compiled function of tensors)
 # --------------------------------------------------------------------------------------------
-class _AdamState(NamedTuple):
-    step: tf.Tensor
-    m: list[tf.Tensor]
-    v: list[tf.Tensor]
-
-
-def _adam_init(params: Sequence[tf.Tensor]) -> _AdamState:
-    return _AdamState(tf.constant(0, tf.int64), [tf.zeros_like(p) for p in params],
-                      [tf.zeros_like(p) for p in params])
-
-
-def _adam_step(
-    params: Sequence[tf.Tensor], grads: Sequence[tf.Tensor], state: _AdamState, lr: tf.Tensor
-) -> tuple[list[tf.Tensor], _AdamState]:
-    """Adam (Kingma & Ba 2015): m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − η m̂/(√v̂ + ε)."""
-    beta_1, beta_2, eps = 0.9, 0.999, 1e-8
-    step = state.step + 1
-    t = tf.cast(step, params[0].dtype)
-    c1, c2 = 1.0 - tf.pow(beta_1, t), 1.0 - tf.pow(beta_2, t)
-    new_params, new_m, new_v = [], [], []
-    for p, g, m, v in zip(params, grads, state.m, state.v, strict=True):
-        m = beta_1 * m + (1.0 - beta_1) * g
-        v = beta_2 * v + (1.0 - beta_2) * tf.square(g)
-        new_params.append(p - lr * (m / c1) / (tf.sqrt(v / c2) + eps))
-        new_m.append(m)
-        new_v.append(v)
-    return new_params, _AdamState(step, new_m, new_v)
-
-
 def _shot_mask(seed: tf.Tensor, num_tasks: int, low: int, high: int, dtype: tf.DType) -> tf.Tensor:
     """``[num_tasks, high, 1]``: 1 for the first K_i points of task i, K_i ~ U{low, …, high}."""
     if low == high:
@@ -601,7 +548,7 @@ def _masked_prior_loss(mean: tf.Tensor, log_precision: tf.Tensor, batch: TaskBat
 
 
 def _run_chunks(
-    run_chunk: Callable[..., tuple[list[tf.Tensor], _AdamState, tf.Tensor]],
+    run_chunk: Callable[..., tuple[list[tf.Tensor], AdamState, tf.Tensor]],
     params: list[tf.Tensor],
     num_iterations: int,
     iterations_per_call: int,
@@ -616,7 +563,7 @@ def _run_chunks(
     def open_bar(initial: int) -> Any:
         return tqdm(total=num_iterations, initial=initial, desc=desc, unit="it", mininterval=1.0)
 
-    state = _adam_init(params)
+    state = adam_init(params)
     losses: list[np.ndarray] = []
     bar = open_bar(0) if progress else None
     t0 = time.perf_counter()
@@ -652,7 +599,7 @@ def _cached(builder: Callable[..., Any], *static: Any) -> Any:
 def _prior_chunk(family: TaskFamily, features: FeatureMap, meta_batch_size: int, low: int,
                  high: int, num_query: int, seed: int, lr: float) -> Callable[..., Any]:
     @tf.function
-    def run_chunk(params: list[tf.Tensor], state: _AdamState, start: tf.Tensor, length: int):
+    def run_chunk(params: list[tf.Tensor], state: AdamState, start: tf.Tensor, length: int):
         losses = tf.TensorArray(params[0].dtype, size=length)
         for i in tf.range(length, dtype=tf.int64):
             it = start + i
@@ -664,7 +611,7 @@ def _prior_chunk(family: TaskFamily, features: FeatureMap, meta_batch_size: int,
                 tape.watch(params)
                 loss = _masked_prior_loss(params[0], params[1], batch, mask, features)
             grads = tape.gradient(loss, params)
-            params, state = _adam_step(params, grads, state, tf.constant(lr, params[0].dtype))
+            params, state = adam_update(params, grads, state, learning_rate=tf.constant(lr, params[0].dtype))
             params = [params[0], tf.clip_by_value(params[1], *LOG_PRECISION_BOUNDS)]  # projection
             losses = losses.write(tf.cast(i, tf.int32), loss)
         return params, state, losses.stack()
@@ -750,14 +697,14 @@ def learn_prior(
         raise ValueError(f"method must be one of {list(PRIOR_METHODS)}, got {method!r}")
     _check_family(family)
     _check_features(features)
-    num_iterations = _check_int("num_iterations", num_iterations, 1)
-    meta_batch_size = _check_int("meta_batch_size", meta_batch_size, 1)
+    num_iterations = check_int("num_iterations", num_iterations, 1)
+    meta_batch_size = check_int("meta_batch_size", meta_batch_size, 1)
     low, high = _check_shots(num_shots)
-    num_query = _check_int("num_query", num_query, 1)
-    outer_lr = _check_float("outer_lr", outer_lr)
-    init_precision = _check_float("init_precision", init_precision)
-    seed = _check_int("seed", seed, 0)
-    iterations_per_call = _check_int("iterations_per_call", iterations_per_call, 1)
+    num_query = check_int("num_query", num_query, 1)
+    outer_lr = check_number("outer_lr", outer_lr)
+    init_precision = check_number("init_precision", init_precision)
+    seed = check_int("seed", seed, 0)
+    iterations_per_call = check_int("iterations_per_call", iterations_per_call, 1)
     config = dict(method=method, num_iterations=num_iterations, meta_batch_size=meta_batch_size,
                   num_shots=(low, high), num_query=num_query, outer_lr=outer_lr,
                   init_precision=init_precision, seed=seed)
@@ -916,10 +863,10 @@ def init_amortised(
         ValueError: a size < 1.
         TypeError: a size or ``seed`` is not an int.
     """
-    x_dim = _check_int("x_dim", x_dim, 1)
-    hidden = [_check_int("hidden_sizes", h, 1) for h in hidden_sizes]
-    representation_size = _check_int("representation_size", representation_size, 1)
-    seed = _check_int("seed", seed, 0)
+    x_dim = check_int("x_dim", x_dim, 1)
+    hidden = [check_int("hidden_sizes", h, 1) for h in hidden_sizes]
+    representation_size = check_int("representation_size", representation_size, 1)
+    seed = check_int("seed", seed, 0)
     encoder = init_mlp([x_dim + 1, *hidden, representation_size], seed, init="glorot",
                        dtype=dtype)
     decoder = init_mlp([representation_size + x_dim, *hidden, 2 if gaussian else 1], seed + 1,
@@ -1003,7 +950,7 @@ def _amortised_chunk(family: TaskFamily, meta_batch_size: int, low: int, high: i
                      num_query: int, seed: int, lr: float, loss: str, num_encoder: int,
                      activation: Activation) -> Callable[..., Any]:
     @tf.function
-    def run_chunk(params: list[tf.Tensor], state: _AdamState, start: tf.Tensor, length: int):
+    def run_chunk(params: list[tf.Tensor], state: AdamState, start: tf.Tensor, length: int):
         losses = tf.TensorArray(params[0].dtype, size=length)
         for i in tf.range(length, dtype=tf.int64):
             it = start + i
@@ -1016,7 +963,7 @@ def _amortised_chunk(family: TaskFamily, meta_batch_size: int, low: int, high: i
                 value = _amortised_objective(params[:num_encoder], params[num_encoder:], batch,
                                              mask, loss, activation)
             grads = tape.gradient(value, params)
-            params, state = _adam_step(params, grads, state, tf.constant(lr, params[0].dtype))
+            params, state = adam_update(params, grads, state, learning_rate=tf.constant(lr, params[0].dtype))
             losses = losses.write(tf.cast(i, tf.int32), value)
         return params, state, losses.stack()
 
@@ -1067,13 +1014,13 @@ def train_amortised(
     _check_family(family)
     if loss not in AMORTISED_LOSSES:
         raise ValueError(f"loss must be one of {list(AMORTISED_LOSSES)}, got {loss!r}")
-    num_iterations = _check_int("num_iterations", num_iterations, 1)
-    meta_batch_size = _check_int("meta_batch_size", meta_batch_size, 1)
+    num_iterations = check_int("num_iterations", num_iterations, 1)
+    meta_batch_size = check_int("meta_batch_size", meta_batch_size, 1)
     low, high = _check_shots(num_shots)
-    num_query = _check_int("num_query", num_query, 1)
-    learning_rate = _check_float("learning_rate", learning_rate)
-    seed = _check_int("seed", seed, 0)
-    iterations_per_call = _check_int("iterations_per_call", iterations_per_call, 1)
+    num_query = check_int("num_query", num_query, 1)
+    learning_rate = check_number("learning_rate", learning_rate)
+    seed = check_int("seed", seed, 0)
+    iterations_per_call = check_int("iterations_per_call", iterations_per_call, 1)
     probe = family.sample(1, 1, 1, seed=seed)
     if learner is None:
         learner = init_amortised(int(probe.support_x.shape[-1]), gaussian=loss == "nll",
@@ -1125,7 +1072,7 @@ class ShotsComparison:
 
     def table(self, digits: int = 3) -> str:
         """A markdown table: one row per K, one column ``mean ± ci95`` per learner."""
-        digits = _check_int("digits", digits, 0)
+        digits = check_int("digits", digits, 0)
         head = "| K | " + " | ".join(self.names) + " |"
         rule = "|---:|" + "---:|" * len(self.names)
         rows = [f"| {k} | " + " | ".join(
@@ -1176,13 +1123,13 @@ def compare_by_shots(
     _check_family(family)
     if isinstance(shots, str) or not isinstance(shots, Sequence):
         raise TypeError(f"shots must be a sequence of ints >= 1, got {type(shots).__name__}")
-    shots = tuple(_check_int("shots", k, 1) for k in shots)
+    shots = tuple(check_int("shots", k, 1) for k in shots)
     if not shots or any(b <= a for a, b in zip(shots, shots[1:], strict=False)):
         raise ValueError(f"shots must be a non-empty strictly increasing sequence of ints >= 1, "
                          f"got {shots}")
-    num_tasks = _check_int("num_tasks", num_tasks, 2)
-    num_query = _check_int("num_query", num_query, 1)
-    seed = _check_int("seed", seed, 0)
+    num_tasks = check_int("num_tasks", num_tasks, 2)
+    num_query = check_int("num_query", num_query, 1)
+    seed = check_int("seed", seed, 0)
     batch = family.sample(num_tasks, shots[-1], num_query, seed=seed)
     mean_mse, ci95, per_task = {}, {}, {}
     for name, learner in learners.items():

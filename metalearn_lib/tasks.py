@@ -19,7 +19,8 @@ equal up to float rounding). ``seed`` is a Python int, or (inside compiled train
 integer tensor of shape ``[2]`` such as ``tf.stack([seed, iteration])``; the int ``s`` is the
 pair ``[s, 0]``.
 
-This module is the ground floor of the course: it imports nothing else from ``metalearn_lib``.
+This module is the ground floor of the course: of ``metalearn_lib`` it imports only the
+argument checks in :mod:`metalearn_lib.validation`.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import tensorflow as tf
+
+from metalearn_lib.validation import check_dtype, check_int, check_number, check_range
 
 __all__ = [
     "LinearFamily",
@@ -51,57 +54,6 @@ _ALG = "philox"
 # --------------------------------------------------------------------------------------------
 # argument validation (shared by both families)
 # --------------------------------------------------------------------------------------------
-def _check_count(name: str, value: Any, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int, or raise naming ``name`` and the allowed range."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return value
-
-
-def _check_range(name: str, value: Any) -> tuple[float, float]:
-    """Return ``value`` as a (low, high) float pair with low < high, both finite."""
-    try:
-        low, high = value
-        low, high = float(low), float(high)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be a pair (low, high) of finite numbers with low < high, got {value!r}"
-        ) from None
-    if not (math.isfinite(low) and math.isfinite(high)) or not low < high:
-        raise ValueError(
-            f"{name} must be a pair (low, high) of finite numbers with low < high, "
-            f"got ({low}, {high})"
-        )
-    return low, high
-
-
-def _check_nonnegative(name: str, value: Any) -> float:
-    """Return ``value`` as a finite float >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a finite number >= 0, got {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return float(value)
-
-
-def _check_dtype(value: Any) -> tf.DType:
-    """Return ``value`` as a floating ``tf.DType`` (float16/32/64 or bfloat16)."""
-    try:
-        dtype = tf.as_dtype(value)
-    except TypeError:
-        raise ValueError(
-            f"dtype must be a floating dtype (float16, bfloat16, float32, float64), got {value!r}"
-        ) from None
-    if not dtype.is_floating:
-        raise ValueError(
-            f"dtype must be a floating dtype (float16, bfloat16, float32, float64), "
-            f"got {dtype.name}"
-        )
-    return dtype
-
-
 def _seed_pair(seed: SeedLike) -> tf.Tensor:
     """Turn ``seed`` into the int64 tensor of shape [2] that stateless TF ops expect.
 
@@ -251,11 +203,11 @@ class SinusoidFamily:
     dtype: tf.DType = tf.float32
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "amplitude_range", _check_range("amplitude_range",
+        object.__setattr__(self, "amplitude_range", check_range("amplitude_range",
                                                                  self.amplitude_range))
-        object.__setattr__(self, "phase_range", _check_range("phase_range", self.phase_range))
-        object.__setattr__(self, "x_range", _check_range("x_range", self.x_range))
-        object.__setattr__(self, "dtype", _check_dtype(self.dtype))
+        object.__setattr__(self, "phase_range", check_range("phase_range", self.phase_range))
+        object.__setattr__(self, "x_range", check_range("x_range", self.x_range))
+        object.__setattr__(self, "dtype", check_dtype(self.dtype))
 
     @staticmethod
     def function(x: tf.Tensor, amplitude: tf.Tensor, phase: tf.Tensor) -> tf.Tensor:
@@ -300,9 +252,9 @@ class SinusoidFamily:
             ValueError: a count is < 1 or ``seed`` is out of range.
             TypeError: a count is not an int, or ``seed`` is neither an int nor an int tensor.
         """
-        num_tasks = _check_count("num_tasks", num_tasks)
-        num_shots = _check_count("num_shots", num_shots)
-        num_query = num_shots if num_query is None else _check_count("num_query", num_query)
+        num_tasks = check_int("num_tasks", num_tasks)
+        num_shots = check_int("num_shots", num_shots)
+        num_query = num_shots if num_query is None else check_int("num_query", num_query)
         seeds = tf.random.experimental.stateless_split(_seed_pair(seed), num=4, alg=_ALG)
         amplitude = _uniform([num_tasks], seeds[0], *self.amplitude_range, self.dtype)
         phase = _uniform([num_tasks], seeds[1], *self.phase_range, self.dtype)
@@ -350,17 +302,17 @@ class LinearFamily:
     dtype: tf.DType = tf.float32
 
     def __post_init__(self) -> None:
-        _check_count("num_features", self.num_features)
+        check_int("num_features", self.num_features)
         if isinstance(self.weight_mean, bool) or not isinstance(self.weight_mean, (int, float)):
             raise TypeError(f"weight_mean must be a finite number, "
                             f"got {type(self.weight_mean).__name__}")
         if not math.isfinite(self.weight_mean):
             raise ValueError(f"weight_mean must be a finite number, got {self.weight_mean}")
         object.__setattr__(self, "weight_mean", float(self.weight_mean))
-        object.__setattr__(self, "weight_std", _check_nonnegative("weight_std", self.weight_std))
-        object.__setattr__(self, "noise_std", _check_nonnegative("noise_std", self.noise_std))
-        object.__setattr__(self, "x_range", _check_range("x_range", self.x_range))
-        object.__setattr__(self, "dtype", _check_dtype(self.dtype))
+        object.__setattr__(self, "weight_std", check_number("weight_std", self.weight_std, positive=False))
+        object.__setattr__(self, "noise_std", check_number("noise_std", self.noise_std, positive=False))
+        object.__setattr__(self, "x_range", check_range("x_range", self.x_range))
+        object.__setattr__(self, "dtype", check_dtype(self.dtype))
 
     @staticmethod
     def function(x: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
@@ -401,9 +353,9 @@ class LinearFamily:
             ValueError: a count is < 1 or ``seed`` is out of range.
             TypeError: a count is not an int, or ``seed`` is neither an int nor an int tensor.
         """
-        num_tasks = _check_count("num_tasks", num_tasks)
-        num_shots = _check_count("num_shots", num_shots)
-        num_query = num_shots if num_query is None else _check_count("num_query", num_query)
+        num_tasks = check_int("num_tasks", num_tasks)
+        num_shots = check_int("num_shots", num_shots)
+        num_query = num_shots if num_query is None else check_int("num_query", num_query)
         d = self.num_features
         seeds = tf.random.experimental.stateless_split(_seed_pair(seed), num=5, alg=_ALG)
         weights = self.weight_mean + self.weight_std * _normal([num_tasks, d], seeds[0], self.dtype)

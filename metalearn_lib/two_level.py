@@ -19,7 +19,8 @@ adapted parameters θ'_i of all tasks are one tensor per layer and no Python loo
   iterations (tasks sampled in-graph from a stateless seed); :func:`evaluate_fine_tuning` reports
   mean query MSE ± 95 % CI after a few SGD steps on K points over many test tasks.
 
-Imports only the ground floor (:mod:`metalearn_lib.tasks`, :mod:`metalearn_lib.models`).
+Imports only the ground floor (:mod:`metalearn_lib.tasks`, :mod:`metalearn_lib.models`) and the
+utilities (:mod:`metalearn_lib.optim`, :mod:`metalearn_lib.validation`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ import numpy as np
 import tensorflow as tf
 
 from metalearn_lib.models import Activation, forward, is_batched, mse, tile_params
+from metalearn_lib.optim import AdamState, adam_init, adam_update
 from metalearn_lib.tasks import TaskFamily
+from metalearn_lib.validation import check_int, check_rate
 
 __all__ = [
     "METHODS",
@@ -60,28 +63,6 @@ METHODS: tuple[str, ...] = ("maml", "fomaml", "reptile", "pretrained")
 # --------------------------------------------------------------------------------------------
 # validation helpers
 # --------------------------------------------------------------------------------------------
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_rate(name: str, value: Any, *, positive: bool = False) -> Any:
-    """A learning rate: a finite number >= 0 (> 0 if ``positive``) or a scalar tensor."""
-    if isinstance(value, (tf.Tensor, tf.Variable)):
-        if value.shape.rank not in (None, 0):
-            raise ValueError(f"{name} must be a scalar, got shape {value.shape}")
-        return value
-    bound = "> 0" if positive else ">= 0"
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-        raise TypeError(f"{name} must be a finite number {bound}, got {type(value).__name__}")
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be a finite number {bound}, got {value}")
-    return float(value)
-
-
 def _check_xy(name_x: str, x: tf.Tensor, name_y: str, y: tf.Tensor) -> None:
     if x.shape.rank != 3 or y.shape.rank != 3:
         raise ValueError(f"{name_x} and {name_y} must have shape [tasks, points, features], "
@@ -130,8 +111,8 @@ def adapt(
         ValueError: bad shapes, a negative ``inner_lr`` or ``num_inner_steps`` < 0.
         TypeError: ``num_inner_steps`` is not an int.
     """
-    inner_lr = _check_rate("inner_lr", inner_lr)
-    num_inner_steps = _check_int("num_inner_steps", num_inner_steps, 0)
+    inner_lr = check_rate("inner_lr", inner_lr, positive=False)
+    num_inner_steps = check_int("num_inner_steps", num_inner_steps, 0)
     support_x = tf.convert_to_tensor(support_x)
     support_y = tf.convert_to_tensor(support_y)
     _check_xy("support_x", support_x, "support_y", support_y)
@@ -228,7 +209,7 @@ def reptile_update(
     Returns:
         The new shared parameters, shaped like ``params``.
     """
-    outer_lr = _check_rate("outer_lr", outer_lr)
+    outer_lr = check_rate("outer_lr", outer_lr, positive=False)
     params = [tf.stop_gradient(p) for p in params]
     if is_batched(params):
         raise ValueError("params must be shared (W1 of rank 2), not per task")
@@ -254,52 +235,6 @@ def pretrain_loss(
 # --------------------------------------------------------------------------------------------
 # Adam, functionally (so a whole meta-iteration is one compiled function of tensors)
 # --------------------------------------------------------------------------------------------
-class AdamState(NamedTuple):
-    """Adam's moments m, v (shaped like the parameters) and the step count t."""
-
-    step: tf.Tensor
-    m: list[tf.Tensor]
-    v: list[tf.Tensor]
-
-
-def adam_init(params: Sequence[tf.Tensor]) -> AdamState:
-    """t = 0, m = v = 0."""
-    zeros = [tf.zeros_like(p) for p in params]
-    return AdamState(tf.constant(0, tf.int64), zeros, [tf.zeros_like(p) for p in params])
-
-
-def adam_update(
-    params: Sequence[tf.Tensor],
-    grads: Sequence[tf.Tensor],
-    state: AdamState,
-    *,
-    learning_rate: float | tf.Tensor,
-    beta_1: float = 0.9,
-    beta_2: float = 0.999,
-    epsilon: float = 1e-8,
-) -> tuple[list[tf.Tensor], AdamState]:
-    """One Adam step (Kingma & Ba 2015, Algorithm 1).
-
-    t ← t + 1; m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
-    θ ← θ − η · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε).
-
-    Returns:
-        ``(new_params, new_state)``.
-    """
-    step = state.step + 1
-    t = tf.cast(step, params[0].dtype)
-    c1 = 1.0 - tf.pow(tf.constant(beta_1, params[0].dtype), t)
-    c2 = 1.0 - tf.pow(tf.constant(beta_2, params[0].dtype), t)
-    new_params, new_m, new_v = [], [], []
-    for p, g, m, v in zip(params, grads, state.m, state.v, strict=True):
-        m = beta_1 * m + (1.0 - beta_1) * g
-        v = beta_2 * v + (1.0 - beta_2) * tf.square(g)
-        new_params.append(p - learning_rate * (m / c1) / (tf.sqrt(v / c2) + epsilon))
-        new_m.append(m)
-        new_v.append(v)
-    return new_params, AdamState(step, new_m, new_v)
-
-
 # --------------------------------------------------------------------------------------------
 # training
 # --------------------------------------------------------------------------------------------
@@ -454,16 +389,16 @@ def meta_train(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
-    num_iterations = _check_int("num_iterations", num_iterations, 1)
-    meta_batch_size = _check_int("meta_batch_size", meta_batch_size, 1)
-    num_shots = _check_int("num_shots", num_shots, 1)
-    num_query = _check_int("num_query", num_query, 1)
-    inner_lr = _check_rate("inner_lr", inner_lr)
-    num_inner_steps = _check_int("num_inner_steps", num_inner_steps,
+    num_iterations = check_int("num_iterations", num_iterations, 1)
+    meta_batch_size = check_int("meta_batch_size", meta_batch_size, 1)
+    num_shots = check_int("num_shots", num_shots, 1)
+    num_query = check_int("num_query", num_query, 1)
+    inner_lr = check_rate("inner_lr", inner_lr, positive=False)
+    num_inner_steps = check_int("num_inner_steps", num_inner_steps,
                                  0 if method == "pretrained" else 1)
-    outer_lr = _check_rate("outer_lr", outer_lr, positive=True)
-    seed = _check_int("seed", seed, 0)
-    iterations_per_call = _check_int("iterations_per_call", iterations_per_call, 1)
+    outer_lr = check_rate("outer_lr", outer_lr, positive=True)
+    seed = check_int("seed", seed, 0)
+    iterations_per_call = check_int("iterations_per_call", iterations_per_call, 1)
     if not hasattr(family, "sample"):
         raise TypeError(f"family must have a sample(num_tasks, num_shots, num_query, seed=) "
                         f"method, got {type(family).__name__}")
@@ -587,13 +522,13 @@ def evaluate_fine_tuning(
         ValueError: an argument out of range.
         TypeError: an argument of the wrong type.
     """
-    num_tasks = _check_int("num_tasks", num_tasks, 2)
-    num_shots = _check_int("num_shots", num_shots, 1)
-    num_query = _check_int("num_query", num_query, 1)
-    inner_lr = _check_rate("inner_lr", inner_lr)
-    seed = _check_int("seed", seed, 0)
-    diverged_above = _check_rate("diverged_above", diverged_above, positive=True)
-    steps = tuple(_check_int("steps", s, 0) for s in steps)
+    num_tasks = check_int("num_tasks", num_tasks, 2)
+    num_shots = check_int("num_shots", num_shots, 1)
+    num_query = check_int("num_query", num_query, 1)
+    inner_lr = check_rate("inner_lr", inner_lr, positive=False)
+    seed = check_int("seed", seed, 0)
+    diverged_above = check_rate("diverged_above", diverged_above, positive=True)
+    steps = tuple(check_int("steps", s, 0) for s in steps)
     if not steps or any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
         raise ValueError(f"steps must be a non-empty strictly increasing sequence of ints >= 0, "
                          f"got {steps}")

@@ -12,8 +12,10 @@ import pytest
 from tests.notebook_tools import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "metalearn_lib"
-#: Ground floor: imports nothing of the course.
-GROUND_FLOOR = {"tasks", "models", "seeding"}
+#: Utilities under everything: import nothing of the course.
+UTILITIES = {"seeding", "validation", "optim"}
+#: Ground floor (data and learners): imports only the utilities.
+GROUND_FLOOR = {"tasks", "models"}
 #: User-interface leaves: notebooks import them; nothing in the library's concept modules does.
 UI_LEAVES = {"plotting", "widgets", "checks"}
 #: Concept modules in chapter order: a module may import only earlier chapters (and the ground floor).
@@ -52,8 +54,11 @@ MODULES = [p for p in MODULES if module_name(p) != "authoring"]  # the course's 
 def test_imports_only_go_downward(path):
     name = module_name(path)
     imported = course_imports(path) - {name}
-    if name in GROUND_FLOOR:
-        assert not imported, f"{name} is ground floor and must not import {imported}"
+    if name in UTILITIES:
+        assert not imported, f"{name} is a utility and must not import {imported}"
+    elif name in GROUND_FLOOR:
+        extra = imported - UTILITIES
+        assert not extra, f"{name} is ground floor and may import only the utilities {UTILITIES}, not {extra}"
     elif name in CHAPTER_ORDER:
         assert not imported & UI_LEAVES, f"{name} must not import the UI leaves {imported & UI_LEAVES}"
         later = set(CHAPTER_ORDER[CHAPTER_ORDER.index(name) + 1:])

@@ -1,0 +1,93 @@
+"""Argument checks shared by the library: each raises an error that names the argument and
+the allowed range, so a learner sees ``num_shots must be an int >= 1, got 0`` rather than a
+TensorFlow shape error three calls later.
+
+Ground floor: imports nothing of the course.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = ["check_dtype", "check_int", "check_number", "check_range", "check_rate"]
+
+
+def check_int(name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as an ``int`` ≥ ``minimum`` (``bool`` is not an int here).
+
+    Raises:
+        TypeError: not an integer.
+        ValueError: below ``minimum``.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_number(name: str, value: Any, *, positive: bool = True) -> float:
+    """``value`` as a finite ``float``, > 0 if ``positive`` else ≥ 0.
+
+    Raises:
+        TypeError: not a real number.
+        ValueError: not finite, or out of range.
+    """
+    bound = "> 0" if positive else ">= 0"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a finite number {bound}, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ValueError(f"{name} must be a finite number {bound}, got {value}")
+    return value
+
+
+def check_rate(name: str, value: Any, *, positive: bool = True) -> Any:
+    """A step size: a number as in :func:`check_number`, or a scalar tensor (passed through,
+    since inside a ``tf.function`` its value is not known)."""
+    if isinstance(value, (tf.Tensor, tf.Variable)):
+        if value.shape.rank not in (None, 0):
+            raise ValueError(f"{name} must be a scalar, got shape {value.shape}")
+        return value
+    return check_number(name, value, positive=positive)
+
+
+def check_range(name: str, value: Any) -> tuple[float, float]:
+    """``value`` as a ``(low, high)`` pair of finite floats with ``low < high``.
+
+    Raises:
+        TypeError: not a pair of numbers.
+        ValueError: not finite, or empty (``low >= high``).
+    """
+    try:
+        low, high = value
+        low, high = float(low), float(high)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a pair (low, high) of finite numbers with low < high, got {value!r}"
+        ) from None
+    if not (math.isfinite(low) and math.isfinite(high)) or not low < high:
+        raise ValueError(
+            f"{name} must be a pair (low, high) of finite numbers with low < high, got ({low}, {high})"
+        )
+    return low, high
+
+
+def check_dtype(value: Any, name: str = "dtype") -> tf.DType:
+    """``value`` as a floating ``tf.DType`` (float16, bfloat16, float32 or float64).
+
+    Raises:
+        ValueError: not a dtype, or not a floating one.
+    """
+    allowed = "a floating dtype (float16, bfloat16, float32, float64)"
+    try:
+        dtype = tf.as_dtype(value)
+    except TypeError:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}") from None
+    if not dtype.is_floating:
+        raise ValueError(f"{name} must be {allowed}, got {dtype.name}")
+    return dtype

@@ -1,0 +1,55 @@
+"""The shared argument checks and the functional Adam."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from metalearn_lib.optim import adam_init, adam_update
+from metalearn_lib.validation import check_dtype, check_int, check_number, check_range, check_rate
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda: check_int("num_tasks", 0), ValueError, r"num_tasks must be an int >= 1, got 0"),
+    (lambda: check_int("num_tasks", 2.0), TypeError, r"num_tasks must be an int"),
+    (lambda: check_int("num_tasks", True), TypeError, r"num_tasks"),
+    (lambda: check_number("noise_std", -1.0, positive=False), ValueError, r"noise_std must be a finite number >= 0"),
+    (lambda: check_number("inner_lr", 0.0), ValueError, r"inner_lr must be a finite number > 0"),
+    (lambda: check_number("inner_lr", float("nan")), ValueError, r"inner_lr"),
+    (lambda: check_number("inner_lr", "0.1"), TypeError, r"inner_lr"),
+    (lambda: check_rate("outer_lr", tf.ones([2])), ValueError, r"outer_lr must be a scalar"),
+    (lambda: check_range("x_range", (1.0, 1.0)), ValueError, r"x_range must be a pair \(low, high\)"),
+    (lambda: check_range("x_range", 3.0), TypeError, r"x_range"),
+    (lambda: check_dtype(tf.int32), ValueError, r"dtype must be a floating dtype"),
+])
+def test_errors_name_the_argument_and_the_range(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_valid_values_pass_through():
+    assert check_int("k", np.int64(3)) == 3
+    assert check_number("s", 0, positive=False) == 0.0
+    assert check_range("r", [-5, 5]) == (-5.0, 5.0)
+    assert check_dtype("float64") == tf.float64
+    rate = tf.constant(0.1)
+    assert check_rate("lr", rate) is rate
+
+
+def test_adam_first_step_moves_each_parameter_by_the_learning_rate():
+    # After one step m̂ = g and v̂ = g², so the update is η·g/(|g| + ε) ≈ η·sign(g).
+    params = [tf.constant([1.0, -2.0], tf.float64)]
+    grads = [tf.constant([0.5, -3.0], tf.float64)]
+    new_params, state = adam_update(params, grads, adam_init(params), learning_rate=0.1)
+    np.testing.assert_allclose(new_params[0].numpy(), [0.9, -1.9], rtol=1e-6)
+    assert int(state.step) == 1
+
+
+def test_adam_minimises_a_quadratic():
+    params = [tf.constant([3.0, -4.0], tf.float64)]
+    state = adam_init(params)
+    for _ in range(500):
+        grads = [2.0 * params[0]]
+        params, state = adam_update(params, grads, state, learning_rate=0.05)
+    np.testing.assert_allclose(params[0].numpy(), [0.0, 0.0], atol=1e-2)
