@@ -31,6 +31,8 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+	@echo "== nbval again: every notebook's outputs must match on a second run in a row"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest notebooks solutions -q -p no:cacheprovider
 
 exercises: $(STAMP)
 	$(BIN)/metalearn-exercises $(if $(FORCE),--force)
