@@ -38,7 +38,11 @@ pytestmark = pytest.mark.browser
 # Notebooks whose main widget the browser test drives: one line per chapter. Each must display
 # a VBox with class ``metalearn-widget`` holding a slider, an HTML readout with class
 # ``metalearn-readout`` and an Image, updated when the slider moves.
-WIDGET_NOTEBOOKS: tuple[str, ...] = ("notebooks/00_welcome.ipynb", "notebooks/01_mapping.ipynb")
+WIDGET_NOTEBOOKS: tuple[str, ...] = (
+    "notebooks/00_welcome.ipynb",
+    "notebooks/01_mapping.ipynb",
+    "notebooks/02_two_level_learning.ipynb",
+)
 
 # Notebooks also checked in Voilà (the learner-facing dashboard view).
 VOILA_NOTEBOOKS: tuple[str, ...] = ("notebooks/00_welcome.ipynb",)

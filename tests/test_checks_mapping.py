@@ -18,20 +18,11 @@ from metalearn_lib.mapping import (
     ridge_predict,
 )
 from metalearn_lib.tasks import LinearFamily
+from tests.check_tools import verdict_of
 from tests.notebook_tools import solution_namespace
 
 SOLUTIONS = "solutions/01_mapping_exercises.ipynb"
 
-
-def verdict_of(check, implementation) -> str:
-    with pytest.raises(CheckFailed) as failure:
-        check(implementation)
-    verdict = str(failure.value)
-    assert verdict.startswith("❌ ")
-    assert "expected:" in verdict and "got:" in verdict and "hint:" in verdict
-    rendered = "\n".join(failure.value._render_traceback_())
-    assert "Traceback" not in rendered and 'File "' not in rendered
-    return " ".join(verdict.split())  # hints are wrapped at 88 columns: compare words, not lines
 
 
 # =============================================================================================

@@ -15,14 +15,18 @@ re-exported here.
 
 from metalearn_lib.checks.core import Case, CheckFailed, CheckReport, run_check
 from metalearn_lib.checks.mapping import check_prior_update, check_ridge_fit, check_ridge_learner
+from metalearn_lib.checks.two_level import check_inner_step, check_maml_outer_loss, check_reptile_outer_update
 from metalearn_lib.checks.welcome import check_stable_softmax
 
 __all__ = [
     "Case",
     "CheckFailed",
     "CheckReport",
+    "check_inner_step",
+    "check_maml_outer_loss",
     "check_prior_update",
     "check_ridge_fit",
+    "check_reptile_outer_update",
     "check_ridge_learner",
     "check_stable_softmax",
     "run_check",

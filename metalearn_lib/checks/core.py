@@ -24,7 +24,21 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TF_NOISE", "Case", "CheckFailed", "CheckReport", "Diagnosis", "Failure", "run_check", "short"]
+from metalearn_lib.tasks import TaskBatch
+
+__all__ = [
+    "TF_NOISE",
+    "Case",
+    "CheckFailed",
+    "CheckReport",
+    "Diagnosis",
+    "Failure",
+    "NoGradient",
+    "ShownBatch",
+    "WrongShape",
+    "run_check",
+    "short",
+]
 
 #: A diagnosis looks at (case, returned array) and returns a hint, or None if it does not apply.
 Diagnosis = Callable[["Case", np.ndarray], "str | None"]
@@ -85,6 +99,24 @@ class CheckReport:
             lines += textwrap.wrap(failure.hint, width=88, initial_indent="      hint:     ",
                                    subsequent_indent="                ")
         return "\n".join(lines)
+
+
+class WrongShape(ValueError):
+    """Raised by a check's adapter when the learner's function returned the wrong shape or
+    structure; the message says what was expected, and the verdict shows it as what came back."""
+
+
+class NoGradient(TypeError):
+    """Raised by a check's adapter when a gradient the exercise needs came back ``None``
+    (the computation left TensorFlow, or happened outside the tape)."""
+
+
+class ShownBatch(TaskBatch):
+    """A :class:`~metalearn_lib.tasks.TaskBatch` that prints as a one-line summary in a verdict's
+    ``call:`` line (instead of four tensors)."""
+
+    def __repr__(self) -> str:
+        return f"<TaskBatch: {self.num_tasks} tasks, K = {self.num_shots}, {self.num_query} query points>"
 
 
 class CheckFailed(AssertionError):

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from metalearn_lib.checks.core import TF_NOISE, Case, run_check
+from metalearn_lib.checks.core import TF_NOISE, Case, NoGradient, ShownBatch, WrongShape, run_check
 from metalearn_lib.mapping import (
     RidgeLearner,
     linear_features,
@@ -33,18 +33,12 @@ from metalearn_lib.mapping import (
 )
 from metalearn_lib.tasks import LinearFamily, TaskBatch
 
-__all__ = ["NoGradient", "WrongShape", "check_prior_update", "check_ridge_fit", "check_ridge_learner"]
+__all__ = ["check_prior_update", "check_ridge_fit", "check_ridge_learner"]
 
 #: float32 inputs, float64 references: agreement to about 4 significant digits is all we ask.
 _RTOL, _ATOL = 1e-4, 1e-5
 
 
-class WrongShape(ValueError):
-    """The learner's function returned an array of the wrong shape (the message says which)."""
-
-
-class NoGradient(TypeError):
-    """A gradient the learner's update needed came back ``None`` (the tape lost track)."""
 
 
 def _f32(value: Any) -> np.ndarray:
@@ -306,12 +300,6 @@ def check_ridge_learner(function: Callable[..., Any], *, quiet: bool = False) ->
 # prior_update
 # ============================================================================================
 @dataclass(frozen=True, repr=False)
-class _ShownBatch(TaskBatch):
-    """A :class:`TaskBatch` that prints as a one-line summary in a verdict's ``call:`` line."""
-
-    def __repr__(self) -> str:
-        return f"<TaskBatch: {self.num_tasks} tasks, K = {self.num_shots}, {self.num_query} query points>"
-
 
 def _batch64(batch: TaskBatch) -> TaskBatch:
     return TaskBatch(*(tf.cast(t, tf.float64) for t in (batch.support_x, batch.support_y, batch.query_x,
@@ -331,7 +319,7 @@ def _update_cases() -> list[Case]:
     def case(name: str, family: LinearFamily, num_tasks: int, num_shots: int, seed: int, mean: Any,
              log_precision: Any, outer_lr: float, hint: str) -> Case:
         drawn = family.sample(num_tasks, num_shots, 10, seed=seed)
-        batch = _ShownBatch(drawn.support_x, drawn.support_y, drawn.query_x, drawn.query_y)
+        batch = ShownBatch(drawn.support_x, drawn.support_y, drawn.query_x, drawn.query_y)
         new_mean, new_log_precision = prior_update(tf.constant(_f64(mean)), tf.constant(_f64(log_precision)),
                                                    _batch64(batch), outer_lr=outer_lr, features=linear_features)
         expected = np.stack([new_mean.numpy(), new_log_precision.numpy()])

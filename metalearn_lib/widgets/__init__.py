@@ -6,6 +6,15 @@ chapter's explorers are in the module named after the chapter and re-exported he
 
 from metalearn_lib.widgets.core import View, WidgetApp
 from metalearn_lib.widgets.mapping import fit_explorer
+from metalearn_lib.widgets.two_level import adaptation_explorer
 from metalearn_lib.widgets.welcome import SCORE_PRESETS, softmax_explorer, softmax_view
 
-__all__ = ["SCORE_PRESETS", "View", "WidgetApp", "fit_explorer", "softmax_explorer", "softmax_view"]
+__all__ = [
+    "SCORE_PRESETS",
+    "View",
+    "WidgetApp",
+    "adaptation_explorer",
+    "fit_explorer",
+    "softmax_explorer",
+    "softmax_view",
+]
