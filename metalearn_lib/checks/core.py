@@ -111,6 +111,7 @@ class NoGradient(TypeError):
     (the computation left TensorFlow, or happened outside the tape)."""
 
 
+@dataclass(frozen=True, repr=False)
 class ShownBatch(TaskBatch):
     """A :class:`~metalearn_lib.tasks.TaskBatch` that prints as a one-line summary in a verdict's
     ``call:`` line (instead of four tensors)."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -299,8 +298,6 @@ def check_ridge_learner(function: Callable[..., Any], *, quiet: bool = False) ->
 # ============================================================================================
 # prior_update
 # ============================================================================================
-@dataclass(frozen=True, repr=False)
-
 def _batch64(batch: TaskBatch) -> TaskBatch:
     return TaskBatch(*(tf.cast(t, tf.float64) for t in (batch.support_x, batch.support_y, batch.query_x,
                                                        batch.query_y)))

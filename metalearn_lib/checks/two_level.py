@@ -46,8 +46,6 @@ class _Params:
         return "[" + ", ".join(f"{tuple(a.shape)}" for a in self.arrays) + "]"
 
 
-@dataclass(frozen=True, repr=False)
-
 def _f64(values: Sequence[Any]) -> list[tf.Tensor]:
     return [tf.constant(np.asarray(v, np.float64)) for v in values]
 
