@@ -595,9 +595,19 @@ def _cached(builder: Callable[..., Any], *static: Any) -> Any:
     return builder(*static)
 
 
-@functools.lru_cache(maxsize=16)
-def _prior_chunk(family: TaskFamily, features: FeatureMap, meta_batch_size: int, low: int,
-                 high: int, num_query: int, seed: int, lr: float) -> Callable[..., Any]:
+Objective = Callable[[list[tf.Tensor], TaskBatch, tf.Tensor], tf.Tensor]
+
+
+def _adam_chunk(objective: Objective, family: TaskFamily, meta_batch_size: int, low: int, high: int,
+                num_query: int, seed: int, lr: float,
+                project: Callable[[list[tf.Tensor]], list[tf.Tensor]] | None = None) -> Callable[..., Any]:
+    """A compiled run of ``length`` Adam steps on ``objective(params, batch, mask)``.
+
+    Iteration t draws ``meta_batch_size`` tasks with the stateless seed ``[seed, 2t]`` and a
+    support mask keeping the first K_i ~ U{low, …, high} points of task i (seed ``[seed, 2t + 1]``);
+    ``project`` (if given) maps the parameters back to their allowed set after each step.
+    """
+
     @tf.function
     def run_chunk(params: list[tf.Tensor], state: AdamState, start: tf.Tensor, length: int):
         losses = tf.TensorArray(params[0].dtype, size=length)
@@ -609,14 +619,27 @@ def _prior_chunk(family: TaskFamily, features: FeatureMap, meta_batch_size: int,
                               meta_batch_size, low, high, params[0].dtype)
             with tf.GradientTape() as tape:
                 tape.watch(params)
-                loss = _masked_prior_loss(params[0], params[1], batch, mask, features)
+                loss = objective(params, batch, mask)
             grads = tape.gradient(loss, params)
             params, state = adam_update(params, grads, state, learning_rate=tf.constant(lr, params[0].dtype))
-            params = [params[0], tf.clip_by_value(params[1], *LOG_PRECISION_BOUNDS)]  # projection
+            if project is not None:
+                params = project(params)
             losses = losses.write(tf.cast(i, tf.int32), loss)
         return params, state, losses.stack()
 
     return run_chunk
+
+
+@functools.lru_cache(maxsize=16)
+def _prior_chunk(family: TaskFamily, features: FeatureMap, meta_batch_size: int, low: int,
+                 high: int, num_query: int, seed: int, lr: float) -> Callable[..., Any]:
+    def objective(params: list[tf.Tensor], batch: TaskBatch, mask: tf.Tensor) -> tf.Tensor:
+        return _masked_prior_loss(params[0], params[1], batch, mask, features)
+
+    def project(params: list[tf.Tensor]) -> list[tf.Tensor]:
+        return [params[0], tf.clip_by_value(params[1], *LOG_PRECISION_BOUNDS)]
+
+    return _adam_chunk(objective, family, meta_batch_size, low, high, num_query, seed, lr, project)
 
 
 @dataclass(frozen=True, eq=False)
@@ -949,25 +972,10 @@ def _amortised_objective(encoder: Sequence[tf.Tensor], decoder: Sequence[tf.Tens
 def _amortised_chunk(family: TaskFamily, meta_batch_size: int, low: int, high: int,
                      num_query: int, seed: int, lr: float, loss: str, num_encoder: int,
                      activation: Activation) -> Callable[..., Any]:
-    @tf.function
-    def run_chunk(params: list[tf.Tensor], state: AdamState, start: tf.Tensor, length: int):
-        losses = tf.TensorArray(params[0].dtype, size=length)
-        for i in tf.range(length, dtype=tf.int64):
-            it = start + i
-            batch = family.sample(meta_batch_size, high, num_query,
-                                  seed=tf.stack([tf.constant(seed, tf.int64), 2 * it]))
-            mask = _shot_mask(tf.stack([tf.constant(seed, tf.int64), 2 * it + 1]),
-                              meta_batch_size, low, high, params[0].dtype)
-            with tf.GradientTape() as tape:
-                tape.watch(params)
-                value = _amortised_objective(params[:num_encoder], params[num_encoder:], batch,
-                                             mask, loss, activation)
-            grads = tape.gradient(value, params)
-            params, state = adam_update(params, grads, state, learning_rate=tf.constant(lr, params[0].dtype))
-            losses = losses.write(tf.cast(i, tf.int32), value)
-        return params, state, losses.stack()
+    def objective(params: list[tf.Tensor], batch: TaskBatch, mask: tf.Tensor) -> tf.Tensor:
+        return _amortised_objective(params[:num_encoder], params[num_encoder:], batch, mask, loss, activation)
 
-    return run_chunk
+    return _adam_chunk(objective, family, meta_batch_size, low, high, num_query, seed, lr)
 
 
 def train_amortised(
