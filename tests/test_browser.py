@@ -42,6 +42,7 @@ WIDGET_NOTEBOOKS: tuple[str, ...] = (
     "notebooks/00_welcome.ipynb",
     "notebooks/01_mapping.ipynb",
     "notebooks/02_two_level_learning.ipynb",
+    "notebooks/03_model_averaging.ipynb",
 )
 
 # Notebooks also checked in Voilà (the learner-facing dashboard view).

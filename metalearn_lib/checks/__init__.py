@@ -13,6 +13,7 @@ named after the chapter (``checks.welcome``, ``checks.mapping``, ``checks.two_le
 re-exported here.
 """
 
+from metalearn_lib.checks.averaging import check_hedge_update, check_performance_weights
 from metalearn_lib.checks.core import Case, CheckFailed, CheckReport, run_check
 from metalearn_lib.checks.mapping import check_prior_update, check_ridge_fit, check_ridge_learner
 from metalearn_lib.checks.two_level import check_inner_step, check_maml_outer_loss, check_reptile_outer_update
@@ -22,8 +23,10 @@ __all__ = [
     "Case",
     "CheckFailed",
     "CheckReport",
+    "check_hedge_update",
     "check_inner_step",
     "check_maml_outer_loss",
+    "check_performance_weights",
     "check_prior_update",
     "check_ridge_fit",
     "check_reptile_outer_update",

@@ -10,7 +10,7 @@ import numpy as np
 from metalearn_lib.checks.core import Case, run_check, short
 from metalearn_lib.welcome import stable_softmax
 
-__all__ = ["check_stable_softmax"]
+__all__ = ["check_stable_softmax", "diagnose_not_finite", "diagnose_not_normalised"]
 
 
 def _softmax_cases() -> list[Case]:
@@ -37,14 +37,14 @@ def _softmax_cases() -> list[Case]:
     ]
 
 
-def _diagnose_not_finite(case: Case, got: np.ndarray) -> str | None:
+def diagnose_not_finite(case: Case, got: np.ndarray) -> str | None:
     if not np.all(np.isfinite(got)):
         return ("The result contains nan or inf: the exponentials overflowed or underflowed. "
                 "Subtract the maximum score (along the last axis) before calling exp.")
     return None
 
 
-def _diagnose_not_normalised(case: Case, got: np.ndarray) -> str | None:
+def diagnose_not_normalised(case: Case, got: np.ndarray) -> str | None:
     if not np.allclose(got.sum(axis=-1), 1.0, atol=1e-6):
         return (f"Each row should sum to 1, yours sum to {short(got.sum(axis=-1))}. Divide by the sum of "
                 "the exponentials over the last axis (keepdims=True).")
@@ -77,7 +77,7 @@ def check_stable_softmax(function: Callable[..., Any], *, quiet: bool = False) -
     run_check(
         function,
         _softmax_cases(),
-        diagnoses=(_diagnose_not_finite, _diagnose_not_normalised, _diagnose_temperature, _diagnose_sign),
+        diagnoses=(diagnose_not_finite, diagnose_not_normalised, _diagnose_temperature, _diagnose_sign),
         name="stable_softmax",
         quiet=quiet,
     )

@@ -4,6 +4,7 @@ The machinery (:class:`WidgetApp`, :class:`View`) is in :mod:`metalearn_lib.widg
 chapter's explorers are in the module named after the chapter and re-exported here.
 """
 
+from metalearn_lib.widgets.averaging import averaging_explorer
 from metalearn_lib.widgets.core import View, WidgetApp
 from metalearn_lib.widgets.mapping import fit_explorer
 from metalearn_lib.widgets.two_level import adaptation_explorer
@@ -14,6 +15,7 @@ __all__ = [
     "View",
     "WidgetApp",
     "adaptation_explorer",
+    "averaging_explorer",
     "fit_explorer",
     "softmax_explorer",
     "softmax_view",
