@@ -18,6 +18,9 @@ adapted parameters θ'_i of all tasks are one tensor per layer and no Python loo
 - :func:`meta_train` runs any of the four with one compiled ``tf.function`` per chunk of
   iterations (tasks sampled in-graph from a stateless seed); :func:`evaluate_fine_tuning` reports
   mean query MSE ± 95 % CI after a few SGD steps on K points over many test tasks.
+- The step size α may be one number or one tensor per parameter, shaped like θ; then the inner
+  step is θ' = θ − α ⊙ ∇L (Meta-SGD, chapter 4, learns that α with :func:`maml_loss`), and
+  :func:`compile_chunk` / :func:`run_chunks` are the chunked training loop any trainer can reuse.
 
 Imports only the ground floor (:mod:`metalearn_lib.tasks`, :mod:`metalearn_lib.models`) and the
 utilities (:mod:`metalearn_lib.optim`, :mod:`metalearn_lib.validation`).
@@ -48,12 +51,14 @@ __all__ = [
     "adam_init",
     "adam_update",
     "adapt",
+    "compile_chunk",
     "evaluate_fine_tuning",
     "maml_loss",
     "meta_gradient",
     "meta_train",
     "pretrain_loss",
     "reptile_update",
+    "run_chunks",
 ]
 
 #: The trainers :func:`meta_train` knows.
@@ -72,6 +77,39 @@ def _check_xy(name_x: str, x: tf.Tensor, name_y: str, y: tf.Tensor) -> None:
                          f"got {x.shape} and {y.shape}")
 
 
+#: A step size: one number (or scalar tensor) α, or one tensor per parameter shaped like θ.
+InnerLR = float | tf.Tensor | Sequence[tf.Tensor]
+
+
+def _check_inner_lr(inner_lr: Any, params: Sequence[tf.Tensor]) -> Any:
+    """Validate α: a number >= 0 / scalar tensor (returned as is), or a list of per-parameter
+    tensors, each shaped like the shared shape of its parameter (returned cast to its dtype).
+
+    A per-parameter α may take any sign (Meta-SGD learns the direction as well as the size).
+    """
+    if not isinstance(inner_lr, (list, tuple)):
+        return check_rate("inner_lr", inner_lr, positive=False)
+    params = list(params)
+    if len(inner_lr) != len(params):
+        raise ValueError(f"inner_lr must be a number or a list of {len(params)} tensors (one per "
+                         f"parameter), got a list of {len(inner_lr)}")
+    batched = is_batched(params)
+    out = []
+    for i, (a, p) in enumerate(zip(inner_lr, params, strict=True)):
+        try:
+            a = tf.convert_to_tensor(a)
+        except (TypeError, ValueError):
+            raise TypeError(f"inner_lr[{i}] must be a tensor, got {type(a).__name__}") from None
+        if not a.dtype.is_floating:
+            raise TypeError(f"inner_lr[{i}] must have a floating dtype, got {a.dtype.name}")
+        shape = p.shape[1:] if batched else p.shape
+        if not a.shape.is_compatible_with(shape):
+            raise ValueError(f"inner_lr[{i}] must have the shape of its parameter {shape}, "
+                             f"got {a.shape}")
+        out.append(tf.cast(a, p.dtype))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # the inner loop
 # --------------------------------------------------------------------------------------------
@@ -80,12 +118,12 @@ def adapt(
     support_x: tf.Tensor,
     support_y: tf.Tensor,
     *,
-    inner_lr: float | tf.Tensor,
+    inner_lr: InnerLR,
     num_inner_steps: int = 1,
     first_order: bool = False,
     activation: Activation = "relu",
 ) -> list[tf.Tensor]:
-    """Inner loop: θ'_i ← θ'_i − α ∇ L_i^support(θ'_i), from θ'_i = θ, ``num_inner_steps`` times.
+    """Inner loop: θ'_i ← θ'_i − α ⊙ ∇ L_i^support(θ'_i), from θ'_i = θ, ``num_inner_steps`` times.
 
     All tasks at once: θ is tiled to ``[num_tasks, ...]`` and the gradient of Σ_i L_i with
     respect to the tiled parameters is, slice by slice, each task's own gradient.
@@ -99,7 +137,8 @@ def adapt(
         params: θ, shared (``W: [in, out]``) or already per task (``W: [tasks, in, out]``).
         support_x: ``[num_tasks, num_shots, in]``.
         support_y: ``[num_tasks, num_shots, out]``.
-        inner_lr: α >= 0.
+        inner_lr: α >= 0, or one tensor per parameter shaped like the shared θ (per-parameter
+            step sizes, any sign: θ' = θ − α ⊙ ∇L, Meta-SGD); gradients flow into a tensor α.
         num_inner_steps: number of SGD steps, >= 0 (0 returns the tiled θ).
         first_order: drop the second-order terms (stop the gradient through inner gradients).
         activation: hidden activation of the MLP.
@@ -108,16 +147,18 @@ def adapt(
         θ', a list of tensors each with leading axis ``num_tasks``.
 
     Raises:
-        ValueError: bad shapes, a negative ``inner_lr`` or ``num_inner_steps`` < 0.
-        TypeError: ``num_inner_steps`` is not an int.
+        ValueError: bad shapes, a negative ``inner_lr`` (or a list of the wrong length or
+            shapes) or ``num_inner_steps`` < 0.
+        TypeError: ``num_inner_steps`` is not an int, an ``inner_lr`` entry is not a float tensor.
     """
-    inner_lr = check_rate("inner_lr", inner_lr, positive=False)
+    inner_lr = _check_inner_lr(inner_lr, params)
     num_inner_steps = check_int("num_inner_steps", num_inner_steps, 0)
     support_x = tf.convert_to_tensor(support_x)
     support_y = tf.convert_to_tensor(support_y)
     _check_xy("support_x", support_x, "support_y", support_y)
     num_tasks = support_x.shape[0]
     adapted = list(params) if is_batched(params) else tile_params(params, int(num_tasks))
+    lrs = inner_lr if isinstance(inner_lr, list) else [inner_lr] * len(adapted)
     for _ in range(num_inner_steps):
         with tf.GradientTape() as tape:
             tape.watch(adapted)
@@ -127,7 +168,8 @@ def adapt(
         grads = tape.gradient(loss, adapted)
         if first_order:
             grads = [tf.stop_gradient(g) for g in grads]
-        adapted = [p - inner_lr * g for p, g in zip(adapted, grads, strict=True)]  # θ' = θ − α∇L
+        adapted = [p - a * g  # θ' = θ − α ⊙ ∇L (α broadcasts over the task axis)
+                   for p, a, g in zip(adapted, lrs, grads, strict=True)]
     return adapted
 
 
@@ -141,14 +183,15 @@ def maml_loss(
     query_x: tf.Tensor,
     query_y: tf.Tensor,
     *,
-    inner_lr: float | tf.Tensor,
+    inner_lr: InnerLR,
     num_inner_steps: int = 1,
     first_order: bool = False,
     activation: Activation = "relu",
 ) -> tf.Tensor:
     """Meta-loss L(θ) = (1/N) Σ_i L_i^query(θ'_i), θ'_i = :func:`adapt` (θ, support set of task i).
 
-    Returns a scalar. Arguments as in :func:`adapt`, plus the query set
+    Returns a scalar. Arguments as in :func:`adapt` (α a number or per-parameter tensors; the
+    loss is differentiable in a tensor α, which is how Meta-SGD learns it), plus the query set
     ``query_x: [num_tasks, num_query, in]``, ``query_y: [num_tasks, num_query, out]``.
     """
     query_x = tf.convert_to_tensor(query_x)
@@ -167,7 +210,7 @@ def meta_gradient(
     query_x: tf.Tensor,
     query_y: tf.Tensor,
     *,
-    inner_lr: float | tf.Tensor,
+    inner_lr: InnerLR,
     num_inner_steps: int = 1,
     first_order: bool = False,
     activation: Activation = "relu",
@@ -279,7 +322,7 @@ def _compiled_chunk(
     anneal_outer_lr: bool,
     jit_compile: bool,
     activation: Activation,
-) -> Callable[..., tuple[list[tf.Tensor], AdamState, tf.Tensor]]:
+) -> Callable[..., tuple[tuple[list[tf.Tensor], AdamState], tf.Tensor]]:
     """The ``tf.function`` running ``length`` meta-iterations; cached per static configuration."""
 
     def one_iteration(
@@ -315,17 +358,83 @@ def _compiled_chunk(
                       for p, phi in zip(params, adapted, strict=True)]
         return params, state, loss
 
+    def step(
+        carry: tuple[list[tf.Tensor], AdamState], hyper: _Hyper, iteration: tf.Tensor
+    ) -> tuple[tuple[list[tf.Tensor], AdamState], tf.Tensor]:
+        params, state, loss = one_iteration(carry[0], carry[1], hyper, iteration)
+        return (params, state), loss
+
+    return compile_chunk(step, jit_compile=jit_compile)
+
+
+def compile_chunk(
+    one_iteration: Callable[[Any, Any, tf.Tensor], tuple[Any, tf.Tensor]],
+    *,
+    jit_compile: bool = False,
+) -> Callable[[Any, Any, tf.Tensor, int], tuple[Any, tf.Tensor]]:
+    """A ``tf.function`` that runs ``length`` iterations of a training step in one call.
+
+    ``one_iteration(carry, hyper, t) -> (carry, loss)`` maps the training state (any nest of
+    tensors: parameters, optimiser state, …) at iteration t to the next one and that iteration's
+    scalar loss; ``hyper`` is a nest of tensors that stays fixed (seed, step sizes, …, passed as
+    tensors so that changing them does not retrace). The returned
+    ``run_chunk(carry, hyper, start, length) -> (carry, losses[length])`` runs iterations
+    t = start … start + length − 1 in a ``tf.range`` loop (compiled with XLA if ``jit_compile``).
+    Drive it with :func:`run_chunks`; :func:`meta_train` and Meta-SGD both do.
+    """
+
     @tf.function(jit_compile=jit_compile)
-    def run_chunk(
-        params: list[tf.Tensor], state: AdamState, hyper: _Hyper, start: tf.Tensor, length: int
-    ) -> tuple[list[tf.Tensor], AdamState, tf.Tensor]:
-        losses = tf.TensorArray(params[0].dtype, size=length)
+    def run_chunk(carry: Any, hyper: Any, start: tf.Tensor, length: int) -> tuple[Any, tf.Tensor]:
+        losses = tf.TensorArray(tf.nest.flatten(carry)[0].dtype, size=length)
         for i in tf.range(length, dtype=tf.int64):
-            params, state, loss = one_iteration(params, state, hyper, start + i)
+            carry, loss = one_iteration(carry, hyper, start + i)
             losses = losses.write(tf.cast(i, tf.int32), loss)
-        return params, state, losses.stack()
+        return carry, losses.stack()
 
     return run_chunk
+
+
+def run_chunks(
+    run_chunk: Callable[[Any, Any, tf.Tensor, int], tuple[Any, tf.Tensor]],
+    carry: Any,
+    hyper: Any,
+    *,
+    num_iterations: int,
+    iterations_per_call: int = 100,
+    progress: bool = False,
+    desc: str = "",
+) -> tuple[Any, np.ndarray, float]:
+    """Run ``num_iterations`` iterations of a :func:`compile_chunk` function, chunk by chunk.
+
+    Calls ``run_chunk(carry, hyper, t0, length)`` for t0 = 0, L, 2L, … with
+    L = ``iterations_per_call`` (the last chunk shorter), threading ``carry`` through.
+
+    Returns:
+        ``(carry, losses, wall_s)``: the final state, the ``[num_iterations]`` losses and the
+        seconds spent (tracing and compiling included).
+    """
+    num_iterations = check_int("num_iterations", num_iterations, 1)
+    iterations_per_call = check_int("iterations_per_call", iterations_per_call, 1)
+    losses: list[np.ndarray] = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=num_iterations, desc=desc, unit="it", mininterval=1.0)
+    t0 = time.perf_counter()
+    done = 0
+    while done < num_iterations:
+        length = min(iterations_per_call, num_iterations - done)
+        carry, chunk = run_chunk(carry, hyper, tf.constant(done, tf.int64), length)
+        losses.append(chunk.numpy())
+        done += length
+        if bar is not None:
+            bar.update(length)
+            bar.set_postfix(loss=f"{float(np.mean(losses[-1])):.3f}", refresh=False)
+    wall_s = time.perf_counter() - t0
+    if bar is not None:
+        bar.close()
+    return carry, np.concatenate(losses), wall_s
 
 
 def meta_train(
@@ -424,29 +533,10 @@ def meta_train(
     hyper = _Hyper(seed=tf.constant(seed, tf.int64), inner_lr=tf.constant(inner_lr, dtype),
                    outer_lr=tf.constant(outer_lr, dtype),
                    num_iterations=tf.constant(num_iterations, dtype))
-    state = adam_init(params)
-    losses: list[np.ndarray] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=num_iterations, desc=method, unit="it", mininterval=1.0)
-    t0 = time.perf_counter()
-    done = 0
-    while done < num_iterations:
-        length = min(iterations_per_call, num_iterations - done)
-        params, state, chunk = run_chunk(params, state, hyper, tf.constant(done, tf.int64),
-                                         length)
-        losses.append(chunk.numpy())
-        done += length
-        if bar is not None:
-            bar.update(length)
-            bar.set_postfix(loss=f"{float(np.mean(losses[-1])):.3f}", refresh=False)
-    wall_s = time.perf_counter() - t0
-    if bar is not None:
-        bar.close()
-    return TrainResult(list(params), np.concatenate(losses), wall_s, num_iterations / wall_s,
-                       config)
+    (params, _), losses, wall_s = run_chunks(
+        run_chunk, (params, adam_init(params)), hyper, num_iterations=num_iterations,
+        iterations_per_call=iterations_per_call, progress=progress, desc=method)
+    return TrainResult(list(params), losses, wall_s, num_iterations / wall_s, config)
 
 
 # --------------------------------------------------------------------------------------------
@@ -489,14 +579,14 @@ def evaluate_fine_tuning(
     num_shots: int = 5,
     num_query: int = 100,
     steps: Sequence[int] = (0, 1, 5, 10),
-    inner_lr: float = 0.01,
+    inner_lr: InnerLR = 0.01,
     seed: int = 1_000_000,
     activation: Activation = "relu",
     diverged_above: float = 100.0,
 ) -> FineTuneResult:
     """Fine-tune θ on K support points of each test task and report the query MSE.
 
-    For each of ``num_tasks`` tasks, θ'_i(0) = θ and θ'_i(s+1) = θ'_i(s) − α ∇L_i^support(θ'_i(s))
+    For each of ``num_tasks`` tasks, θ'_i(0) = θ and θ'_i(s+1) = θ'_i(s) − α ⊙ ∇L_i^support(θ'_i(s))
     (plain SGD, the same K points at every step, as in the MAML paper's evaluation); after each
     step count s in ``steps`` the query MSE L_i^query(θ'_i(s)) is recorded. Reports
     mean_i L_i^query ± 1.96·std_i/√num_tasks. All tasks run as one batch.
@@ -508,7 +598,7 @@ def evaluate_fine_tuning(
         num_shots: K, support points for fine-tuning, >= 1.
         num_query: query points per task, drawn over the family's whole input range, >= 1.
         steps: non-empty increasing step counts, each >= 0.
-        inner_lr: α >= 0.
+        inner_lr: α >= 0, or one tensor per parameter shaped like θ (Meta-SGD's learned α).
         seed: int >= 0 of the test tasks (keep it away from the training seeds).
         activation: hidden activation of the MLP.
         diverged_above: a task whose query MSE exceeds this (or is not finite) counts as
@@ -525,7 +615,6 @@ def evaluate_fine_tuning(
     num_tasks = check_int("num_tasks", num_tasks, 2)
     num_shots = check_int("num_shots", num_shots, 1)
     num_query = check_int("num_query", num_query, 1)
-    inner_lr = check_rate("inner_lr", inner_lr, positive=False)
     seed = check_int("seed", seed, 0)
     diverged_above = check_rate("diverged_above", diverged_above, positive=True)
     steps = tuple(check_int("steps", s, 0) for s in steps)
@@ -536,11 +625,13 @@ def evaluate_fine_tuning(
     if is_batched(params):
         raise ValueError("params must be shared (W1 of rank 2), not per task")
     dtype = params[0].dtype
+    inner_lr = _check_inner_lr(inner_lr, params)
+    if not isinstance(inner_lr, list):
+        inner_lr = tf.constant(inner_lr, dtype)
     batch = family.sample(num_tasks, num_shots, num_query, seed=seed)
     sx, sy = tf.cast(batch.support_x, dtype), tf.cast(batch.support_y, dtype)
     qx, qy = tf.cast(batch.query_x, dtype), tf.cast(batch.query_y, dtype)
-    curve = _fine_tune_curve(params, sx, sy, qx, qy, tf.constant(inner_lr, dtype), steps[-1],
-                             activation)
+    curve = _fine_tune_curve(params, sx, sy, qx, qy, inner_lr, steps[-1], activation)
     per_task = curve.numpy()[list(steps)]
     with np.errstate(invalid="ignore", over="ignore"):  # a diverging α gives inf/nan: report it
         mean = per_task.mean(axis=1)
@@ -558,7 +649,7 @@ def _fine_tune_curve(
     sy: tf.Tensor,
     qx: tf.Tensor,
     qy: tf.Tensor,
-    inner_lr: tf.Tensor,
+    inner_lr: tf.Tensor | list[tf.Tensor],
     max_steps: int,
     activation: Activation,
 ) -> tf.Tensor:
