@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["check_dtype", "check_int", "check_number", "check_range", "check_rate"]
+__all__ = ["check_dtype", "check_int", "check_number", "check_param_list", "check_range", "check_rate"]
 
 
 def check_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -91,3 +91,26 @@ def check_dtype(value: Any, name: str = "dtype") -> tf.DType:
     if not dtype.is_floating:
         raise ValueError(f"{name} must be {allowed}, got {dtype.name}")
     return dtype
+
+
+def check_param_list(name: str, params: Any) -> list[tf.Tensor]:
+    """``params`` as a non-empty list of floating tensors (a learner's θ, a list of step sizes, …).
+
+    Raises:
+        TypeError: not a list/tuple of tensors (a single tensor included), or a non-floating entry.
+        ValueError: an empty list.
+    """
+    if isinstance(params, (tf.Tensor, tf.Variable, np.ndarray)) or not isinstance(params, (list, tuple)):
+        raise TypeError(f"{name} must be a list of tensors, got {type(params).__name__}")
+    if len(params) == 0:
+        raise ValueError(f"{name} must be a non-empty list of tensors, got an empty list")
+    out = []
+    for i, p in enumerate(params):
+        try:
+            t = tf.convert_to_tensor(p)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name}[{i}] must be a tensor, got {type(p).__name__}") from None
+        if not t.dtype.is_floating:
+            raise TypeError(f"{name}[{i}] must have a floating dtype, got {t.dtype.name}")
+        out.append(t)
+    return out

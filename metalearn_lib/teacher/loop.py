@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import tensorflow as tf
 
-from metalearn_lib.validation import check_int, check_number
+from metalearn_lib.validation import check_int, check_number, check_param_list
 
 __all__ = [
     "LearnerState",
@@ -100,23 +100,6 @@ class Trajectory:
         return float(self.losses[-1])
 
 
-def _check_params(name: str, params: Sequence[tf.Tensor]) -> list[tf.Tensor]:
-    if isinstance(params, (tf.Tensor, tf.Variable, np.ndarray)) or not isinstance(params, Sequence):
-        raise TypeError(f"{name} must be a list of tensors, got {type(params).__name__}")
-    if len(params) == 0:
-        raise ValueError(f"{name} must be a non-empty list of tensors, got an empty list")
-    out = []
-    for i, p in enumerate(params):
-        try:
-            t = tf.convert_to_tensor(p)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name}[{i}] must be a tensor, got {type(p).__name__}") from None
-        if not t.dtype.is_floating:
-            raise TypeError(f"{name}[{i}] must have a floating dtype, got {t.dtype.name}")
-        out.append(t)
-    return out
-
-
 def learner_state(
     loss_fn: Callable[[list[tf.Tensor]], tf.Tensor], params: Sequence[tf.Tensor], step: int = 0
 ) -> LearnerState:
@@ -131,7 +114,7 @@ def learner_state(
         TypeError: ``params`` is not a list of floating tensors.
         ValueError: ``loss_fn`` does not return a scalar.
     """
-    params = _check_params("params", params)
+    params = check_param_list("params", params)
     with tf.GradientTape() as tape:
         tape.watch(params)
         loss = tf.convert_to_tensor(loss_fn(params))
@@ -194,7 +177,7 @@ def run_teacher_loop(
                         f"got {type(teacher).__name__}")
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
-    params = _check_params("init_params", init_params)
+    params = check_param_list("init_params", init_params)
     max_steps = check_int("max_steps", max_steps, minimum=0)
     target = None if target_loss is None else check_number("target_loss", target_loss, positive=False)
     ceiling = check_number("diverge_above", diverge_above)

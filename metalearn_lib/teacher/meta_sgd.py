@@ -41,7 +41,7 @@ from metalearn_lib.two_level import (
     maml_loss,
     run_chunks,
 )
-from metalearn_lib.validation import check_int, check_number, check_rate
+from metalearn_lib.validation import check_int, check_number, check_param_list, check_rate
 
 __all__ = [
     "MetaSGDResult",
@@ -57,27 +57,9 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
-def _check_param_list(name: str, params: Any) -> list[tf.Tensor]:
-    if isinstance(params, (tf.Tensor, tf.Variable, np.ndarray)) or not isinstance(params,
-                                                                                  Sequence):
-        raise TypeError(f"{name} must be a list of tensors, got {type(params).__name__}")
-    if len(params) == 0:
-        raise ValueError(f"{name} must be a non-empty list of tensors, got an empty list")
-    out = []
-    for i, p in enumerate(params):
-        try:
-            t = tf.convert_to_tensor(p)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name}[{i}] must be a tensor, got {type(p).__name__}") from None
-        if not t.dtype.is_floating:
-            raise TypeError(f"{name}[{i}] must have a floating dtype, got {t.dtype.name}")
-        out.append(t)
-    return out
-
-
 def _check_alphas(alphas: Any, params: Sequence[tf.Tensor]) -> list[tf.Tensor]:
     """α as a list shaped like ``params`` and cast to their dtypes."""
-    alphas = _check_param_list("alphas", alphas)
+    alphas = check_param_list("alphas", alphas)
     if len(alphas) != len(params):
         raise ValueError(f"alphas must have one tensor per parameter ({len(params)}), "
                          f"got {len(alphas)}")
@@ -95,7 +77,7 @@ def init_alphas(params: Sequence[tf.Tensor], value: float = 0.01) -> list[tf.Ten
         ValueError: ``value`` is negative or not finite, ``params`` empty.
         TypeError: ``params`` is not a list of floating tensors, ``value`` not a number.
     """
-    params = _check_param_list("params", params)
+    params = check_param_list("params", params)
     value = check_number("value", value, positive=False)
     return [tf.fill(tf.shape(p), tf.constant(value, p.dtype)) for p in params]
 
@@ -119,7 +101,7 @@ def meta_sgd_loss(
     This is :func:`metalearn_lib.two_level.maml_loss` with ``inner_lr=alphas``; shapes as there
     (``support_x: [num_tasks, num_shots, in]`` etc.). Returns a scalar.
     """
-    params = _check_param_list("params", params)
+    params = check_param_list("params", params)
     alphas = _check_alphas(alphas, params)
     return maml_loss(params, support_x, support_y, query_x, query_y, inner_lr=alphas,
                      num_inner_steps=num_inner_steps, activation=activation)
@@ -147,7 +129,7 @@ def meta_sgd_gradient(
     Returns:
         ``(loss, grads_params, grads_alphas)``, the gradients shaped like ``params``.
     """
-    params = _check_param_list("params", params)
+    params = check_param_list("params", params)
     alphas = _check_alphas(alphas, params)
     with tf.GradientTape() as tape:
         tape.watch(params + alphas)
@@ -284,7 +266,7 @@ def meta_train_meta_sgd(
     if not hasattr(family, "sample"):
         raise TypeError(f"family must have a sample(num_tasks, num_shots, num_query, seed=) "
                         f"method, got {type(family).__name__}")
-    params = _check_param_list("params", params)
+    params = check_param_list("params", params)
     if is_batched(params):
         raise ValueError("params must be shared (W1 of rank 2), not per task")
     if isinstance(init_alpha, (list, tuple)):
@@ -369,7 +351,7 @@ class MetaSGDTeacher:
 
     def __init__(self, alpha: float | Sequence[tf.Tensor]) -> None:
         if isinstance(alpha, (list, tuple)):
-            self.alpha: float | list[tf.Tensor] = _check_param_list("alpha", alpha)
+            self.alpha: float | list[tf.Tensor] = check_param_list("alpha", alpha)
         elif isinstance(alpha, (tf.Tensor, tf.Variable, np.ndarray)) and np.ndim(alpha) > 0:
             raise TypeError("alpha must be a number or a list of tensors (one per parameter), "
                             f"got a single tensor of shape {tuple(np.shape(alpha))}")
@@ -382,7 +364,7 @@ class MetaSGDTeacher:
         Raises:
             ValueError: wrong number of tensors or a shape mismatch.
         """
-        params = _check_param_list("params", params)
+        params = check_param_list("params", params)
         if isinstance(self.alpha, list):
             _check_alphas(self.alpha, params)
 
@@ -397,7 +379,7 @@ class MetaSGDTeacher:
         if grads is None:
             raise TypeError(f"state must be a LearnerState (with grads), got "
                             f"{type(state).__name__}")
-        grads = _check_param_list("state.grads", grads)
+        grads = check_param_list("state.grads", grads)
         if isinstance(self.alpha, list):
             alphas = _check_alphas(self.alpha, grads)
             return [-a * g for a, g in zip(alphas, grads, strict=True)]
