@@ -43,6 +43,7 @@ WIDGET_NOTEBOOKS: tuple[str, ...] = (
     "notebooks/01_mapping.ipynb",
     "notebooks/02_two_level_learning.ipynb",
     "notebooks/03_model_averaging.ipynb",
+    "notebooks/04_teacher_guided_loop.ipynb",
 )
 
 # Notebooks also checked in Voilà (the learner-facing dashboard view).

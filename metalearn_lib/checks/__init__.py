@@ -16,6 +16,7 @@ re-exported here.
 from metalearn_lib.checks.averaging import check_hedge_update, check_performance_weights
 from metalearn_lib.checks.core import Case, CheckFailed, CheckReport, run_check
 from metalearn_lib.checks.mapping import check_prior_update, check_ridge_fit, check_ridge_learner
+from metalearn_lib.checks.teacher import check_exact_linear_update, check_gradient_teacher_update, check_meta_sgd_step
 from metalearn_lib.checks.two_level import check_inner_step, check_maml_outer_loss, check_reptile_outer_update
 from metalearn_lib.checks.welcome import check_stable_softmax
 
@@ -23,9 +24,12 @@ __all__ = [
     "Case",
     "CheckFailed",
     "CheckReport",
+    "check_exact_linear_update",
+    "check_gradient_teacher_update",
     "check_hedge_update",
     "check_inner_step",
     "check_maml_outer_loss",
+    "check_meta_sgd_step",
     "check_performance_weights",
     "check_prior_update",
     "check_ridge_fit",

@@ -7,6 +7,7 @@ chapter's explorers are in the module named after the chapter and re-exported he
 from metalearn_lib.widgets.averaging import averaging_explorer
 from metalearn_lib.widgets.core import View, WidgetApp
 from metalearn_lib.widgets.mapping import fit_explorer
+from metalearn_lib.widgets.teacher import teacher_explorer
 from metalearn_lib.widgets.two_level import adaptation_explorer
 from metalearn_lib.widgets.welcome import SCORE_PRESETS, softmax_explorer, softmax_view
 
@@ -19,4 +20,5 @@ __all__ = [
     "fit_explorer",
     "softmax_explorer",
     "softmax_view",
+    "teacher_explorer",
 ]

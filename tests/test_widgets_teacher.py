@@ -1,0 +1,116 @@
+"""The teacher explorer of ``04_teacher_guided_loop``, driven as a learner drives it: set a control, read the screen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from metalearn_lib.teacher import CurriculumTeacher, max_stable_learning_rate, run_curriculum
+from metalearn_lib.widgets.teacher import (
+    TEACHERS,
+    LineTask,
+    alphas_figure,
+    curriculum_figure,
+    horizon_figure,
+    loss_curves_figure,
+    make_teacher,
+    teacher_explorer,
+)
+from tests.check_tools import move_first_control
+
+_rng = np.random.default_rng(0)
+X = _rng.uniform(-2, 2, 20)
+Y = 1.5 * X + 0.5 + 0.3 * _rng.normal(size=20)
+
+
+@pytest.fixture(scope="module")
+def app():
+    return teacher_explorer(X, Y)
+
+
+@pytest.fixture(autouse=True)
+def _reset(app):
+    yield
+    app.controls["strength"].value = 0.1
+    app.controls["teacher"].value = TEACHERS[0]
+
+
+def test_controls_are_the_strength_first_then_the_teacher(app):
+    assert list(app.controls) == ["strength", "teacher"]
+    assert tuple(app.controls["teacher"].options) == TEACHERS
+    assert app.controls["strength"].value == pytest.approx(0.1)
+
+
+def test_default_view_is_gradient_descent_reaching_the_target(app):
+    view = app.view
+    task = app.task
+    assert view.data["stopped"] == "target"
+    assert view.data["final_loss"] <= task.target
+    assert view.data["losses"][0] > view.data["losses"][-1]
+    assert f"final loss {view.data['final_loss']:.3g}" in app.readout.value
+    assert f"steps to target: {view.data['steps_to_target']}" in app.readout.value
+    assert bytes(app.image.value).startswith(b"\x89PNG")
+
+
+def test_moving_the_first_control_changes_the_readout_and_the_picture(app):
+    """The browser test moves the first control in the container; both outputs must react."""
+    move_first_control(app)
+    assert "strength 1.1" in app.readout.value
+    # η = 1.1 is above 2/λ_max of this loss: gradient descent diverges
+    assert max_stable_learning_rate(app.task.x) < 1.1
+    assert app.view.data["stopped"] == "diverged"
+    assert "diverged" in app.readout.value
+
+
+def test_the_article_teacher_stalls_and_the_exact_teacher_lands_in_one_step(app):
+    app.controls["strength"].value = 1.0
+    app.controls["teacher"].value = TEACHERS[1]
+    assert "stalled" in app.readout.value
+    xty = (app.task.x.numpy().T @ app.task.y.numpy()).ravel()
+    np.testing.assert_allclose(app.view.data["final_params"], xty, rtol=1e-9)
+    app.controls["teacher"].value = TEACHERS[2]
+    assert app.view.data["stopped"] == "diverged"
+    app.controls["teacher"].value = TEACHERS[3]
+    assert app.view.data["steps_to_target"] == 1
+    assert app.view.data["final_loss"] == pytest.approx(app.task.loss_star, rel=1e-9)
+
+
+def test_a_gradient_teacher_below_the_stability_limit_converges(app):
+    task = app.task
+    limit = max_stable_learning_rate(task.x)
+    app.controls["strength"].value = 0.8 * limit
+    assert app.view.data["stopped"] == "target"
+
+
+def test_static_fallback_for_renderers_without_widgets(app):
+    bundle = app._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["image/png"]
+    assert bundle["text/plain"].startswith(TEACHERS[0])
+
+
+def test_figures_have_the_expected_panels():
+    task = LineTask(X, Y)
+    runs = {name: task.run(name, 0.1).losses for name in TEACHERS}
+    assert len(loss_curves_figure(runs, optimum=task.loss_star).axes[0].lines) == 5
+    figure = alphas_figure([np.full((1, 3), 0.1), np.full(3, 0.2)], ["W1", "b1"], initial=0.01)
+    assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == ["W1", "b1"]
+    result = {"horizons": [1, 5], "initial": (1.0, 0.1),
+              **{k: {1: (0.9, 0.1), 5: (0.5, 0.1)} for k in ("learned", "sgd", "adam")}}
+    assert len(horizon_figure(result).axes[0].containers) == 3
+    run = run_curriculum(CurriculumTeacher(), seed=0)
+    assert len(curriculum_figure(run.choices, run.per_task_loss).axes) == 2
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda: teacher_explorer(X, Y, teacher="oracle"), ValueError, "teacher"),
+    (lambda: teacher_explorer(X, Y, strength=0.0), ValueError, "strength"),
+    (lambda: teacher_explorer(X, Y[:3]), ValueError, "same number"),
+    (lambda: teacher_explorer(X, Y, max_steps=0), ValueError, "max_steps"),
+    (lambda: make_teacher(TEACHERS[0], -1.0, X, Y), ValueError, "strength"),
+    (lambda: loss_curves_figure({}), ValueError, "curves"),
+    (lambda: alphas_figure([np.ones(2)], ["a", "b"]), ValueError, "alphas"),
+])
+def test_bad_arguments_are_rejected_with_a_clear_message(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
