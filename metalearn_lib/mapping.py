@@ -130,7 +130,7 @@ def _check_features(features: Any) -> None:
 def _as_float_tensor(name: str, value: Any, dtype: tf.DType | None = None) -> tf.Tensor:
     """``value`` as a floating tensor (cast to ``dtype`` if given; ints become floats)."""
     try:
-        t = tf.convert_to_tensor(value)
+        t = tf.convert_to_tensor(value, dtype_hint=dtype)  # Python floats straight to dtype (no float32 detour)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be a floating tensor, got {type(value).__name__}") from err
     if not (t.dtype.is_floating or t.dtype.is_integer) or t.dtype == tf.bool:
@@ -229,9 +229,8 @@ def _prior_terms(
     prior_mean: Any, prior_precision: Any, p: int, dtype: tf.DType
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Λ as a ``[p, p]`` matrix and Λμ as a ``[p]`` vector, from scalar/vector/matrix inputs."""
-    mean = _as_float_tensor("prior_mean", prior_mean)
-    precision = _as_float_tensor("prior_precision", prior_precision)
-    mean, precision = tf.cast(mean, dtype), tf.cast(precision, dtype)
+    mean = _as_float_tensor("prior_mean", prior_mean, dtype)
+    precision = _as_float_tensor("prior_precision", prior_precision, dtype)
     if mean.shape.rank == 0:
         mean = tf.fill([p], mean)
     elif mean.shape.as_list() != [p]:

@@ -97,6 +97,14 @@ def _single(params: Sequence[tf.Tensor], d: int) -> tf.Tensor:
     return _column(tf.convert_to_tensor(params[0]), d)
 
 
+def _as_dtype(value: Any, dtype: tf.DType) -> tf.Tensor:
+    """A number or scalar tensor in ``dtype``, without a float32 detour for Python floats
+    (``tf.cast(0.3, tf.float64)`` would round 0.3 to float32 first)."""
+    if isinstance(value, (tf.Tensor, tf.Variable)):
+        return tf.cast(value, dtype)
+    return tf.constant(value, dtype)
+
+
 def linear_loss(x: Any, y: Any, l2: float = 0.0) -> Callable[[list[tf.Tensor]], tf.Tensor]:
     """The linear learner's loss L(θ) = (1/n)(‖Xθ − y‖² + λ‖θ‖²) as a function of ``[θ]``.
 
@@ -144,7 +152,7 @@ class GradientTeacher:
 
     def update(self, state: LearnerState) -> list[tf.Tensor]:
         """Δθ_t = −η ∇L(θ_t)."""
-        return [-tf.cast(self.learning_rate, g.dtype) * g for g in state.grads]
+        return [-_as_dtype(self.learning_rate, g.dtype) * g for g in state.grads]
 
 
 class ArticleTeacher:

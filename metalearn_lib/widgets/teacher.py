@@ -60,7 +60,7 @@ class ScaledTeacher:
         self.teacher.reset(params)
 
     def update(self, state: LearnerState) -> list[tf.Tensor]:
-        return [tf.cast(self.scale, d.dtype) * d for d in self.teacher.update(state)]
+        return [tf.constant(self.scale, d.dtype) * d for d in self.teacher.update(state)]
 
 
 def make_teacher(name: str, strength: float, x: Any, y: Any, l2: float = 0.0) -> Any:
