@@ -40,6 +40,8 @@ __all__ = [
     "SinusoidFamily",
     "TaskBatch",
     "TaskFamily",
+    "seed_pair",
+    "uniform01",
 ]
 
 #: A Python int in [0, 2**63 − 1], or an integer tensor of shape [2] (a stateless-RNG seed pair).
@@ -111,6 +113,11 @@ def _normal(shape: list[int], seed: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
     u = _uniform01([2, *shape], seed, cdtype)
     z = tf.sqrt(-2.0 * tf.math.log(1.0 - u[0])) * tf.cos(2.0 * math.pi * u[1])
     return tf.cast(z, dtype)
+
+
+#: Public names for other modules' stateless sampling (chapter 5's bandits draw with them too).
+seed_pair = _seed_pair
+uniform01 = _uniform01
 
 
 # --------------------------------------------------------------------------------------------

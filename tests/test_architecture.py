@@ -19,7 +19,7 @@ GROUND_FLOOR = {"tasks", "models"}
 #: User-interface leaves: notebooks import them; nothing in the library's concept modules does.
 UI_LEAVES = {"plotting", "widgets", "checks"}
 #: Concept modules in chapter order: a module may import only earlier chapters (and the ground floor).
-CHAPTER_ORDER = ["welcome", "mapping", "two_level", "averaging", "teacher", "bandits", "rl"]
+CHAPTER_ORDER = ["welcome", "mapping", "two_level", "averaging", "teacher", "rl", "bandits"]
 
 
 def course_imports(path: pathlib.Path) -> set[str]:
