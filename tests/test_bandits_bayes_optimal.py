@@ -217,3 +217,20 @@ def test_bad_arguments_name_themselves():
         solver.actions(np.array([[1, 1]]), np.array([[1, 0]]), 3)
     with pytest.raises(ValueError, match="solved for"):
         BayesOptimalPolicy(2, 3)(np.zeros((1, 2), int), np.zeros((1, 2), int), 0, 4, np.random.default_rng(0))
+
+
+def test_batch_q_values_equal_the_one_state_q_values():
+    solver = BayesOptimal(3, 6)
+    rng = np.random.default_rng(5)
+    for t in range(6):
+        arms = rng.integers(0, 3, size=(20, t))
+        wins = rng.integers(0, 2, size=(20, t))
+        successes = np.stack([np.bincount(a, weights=w, minlength=3) for a, w in zip(arms, wins, strict=True)])
+        pulls = np.stack([np.bincount(a, minlength=3) for a in arms])
+        successes = successes.astype(np.int64)
+        failures = pulls - successes
+        batch = solver.batch_q_values(successes, failures, t)
+        for b in range(20):
+            np.testing.assert_allclose(batch[b], solver.q_values(successes[b], failures[b], 6 - t), rtol=1e-12)
+    with pytest.raises(ValueError, match="total t"):
+        solver.batch_q_values(np.zeros((2, 3), np.int64), np.ones((2, 3), np.int64), 1)

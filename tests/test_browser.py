@@ -44,6 +44,7 @@ WIDGET_NOTEBOOKS: tuple[str, ...] = (
     "notebooks/02_two_level_learning.ipynb",
     "notebooks/03_model_averaging.ipynb",
     "notebooks/04_teacher_guided_loop.ipynb",
+    "notebooks/05_meta_rl_bandits.ipynb",
 )
 
 # Notebooks also checked in Voilà (the learner-facing dashboard view).

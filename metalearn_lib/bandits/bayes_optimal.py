@@ -289,6 +289,27 @@ class BayesOptimal:
         """V(empty state, n): the Bayes-optimal expected total reward over bandits from the prior."""
         return float(self._values[0][0])
 
+    def batch_q_values(self, successes: ArrayLike, failures: ArrayLike, t: int) -> NDArray[np.float64]:
+        """Q_a(state_b, n − t) for a batch of bandits after t pulls, ``[B, num_arms]`` (one table
+        lookup per arm for the whole batch; arms in the order of the arguments).
+
+        Args:
+            successes, failures: ``[B, num_arms]`` counts; each row must total ``t``.
+            t: pulls done so far, 0 ≤ t < num_pulls.
+
+        Raises:
+            ValueError: bad shapes or counts, rows not totalling t, t out of range.
+        """
+        s, f = self._check_counts(successes, failures, 2)
+        t = check_int("t", t, minimum=0)
+        if t >= self.num_pulls:
+            raise ValueError(f"t must be an int in [0, {self.num_pulls - 1}], got {t}")
+        totals = s.sum(axis=1) + f.sum(axis=1)
+        if np.any(totals != t):
+            raise ValueError(f"every row of successes + failures must total t={t} pulls, got totals "
+                             f"{np.unique(totals).tolist()}")
+        return self._q_from_rows(self._pair_index(s, f), t)
+
     def actions(self, successes: ArrayLike, failures: ArrayLike, t: int,
                 rng: np.random.Generator | None = None) -> NDArray[np.int64]:
         """Bayes-optimal arms for a batch of bandits: argmax_a Q_a(state_b, n − t), ``[B]``.
@@ -304,15 +325,7 @@ class BayesOptimal:
         Raises:
             ValueError: bad shapes or counts, rows not totalling t, t out of range.
         """
-        s, f = self._check_counts(successes, failures, 2)
-        t = check_int("t", t, minimum=0)
-        if t >= self.num_pulls:
-            raise ValueError(f"t must be an int in [0, {self.num_pulls - 1}], got {t}")
-        totals = s.sum(axis=1) + f.sum(axis=1)
-        if np.any(totals != t):
-            raise ValueError(f"every row of successes + failures must total t={t} pulls, got totals "
-                             f"{np.unique(totals).tolist()}")
-        q = self._q_from_rows(self._pair_index(s, f), t)
+        q = self.batch_q_values(successes, failures, t)
         best = q >= q.max(axis=1, keepdims=True) - TIE_TOLERANCE
         if rng is None:
             return np.argmax(best, axis=1).astype(np.int64)

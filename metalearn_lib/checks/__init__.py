@@ -14,6 +14,7 @@ re-exported here.
 """
 
 from metalearn_lib.checks.averaging import check_hedge_update, check_performance_weights
+from metalearn_lib.checks.bandits import check_bayes_q_values, check_thompson_action, check_ucb1_index
 from metalearn_lib.checks.core import Case, CheckFailed, CheckReport, run_check
 from metalearn_lib.checks.mapping import check_prior_update, check_ridge_fit, check_ridge_learner
 from metalearn_lib.checks.teacher import check_exact_linear_update, check_gradient_teacher_update, check_meta_sgd_step
@@ -24,6 +25,7 @@ __all__ = [
     "Case",
     "CheckFailed",
     "CheckReport",
+    "check_bayes_q_values",
     "check_exact_linear_update",
     "check_gradient_teacher_update",
     "check_hedge_update",
@@ -36,5 +38,7 @@ __all__ = [
     "check_reptile_outer_update",
     "check_ridge_learner",
     "check_stable_softmax",
+    "check_thompson_action",
+    "check_ucb1_index",
     "run_check",
 ]

@@ -5,6 +5,7 @@ chapter's explorers are in the module named after the chapter and re-exported he
 """
 
 from metalearn_lib.widgets.averaging import averaging_explorer
+from metalearn_lib.widgets.bandits import bandit_explorer
 from metalearn_lib.widgets.core import View, WidgetApp
 from metalearn_lib.widgets.mapping import fit_explorer
 from metalearn_lib.widgets.teacher import teacher_explorer
@@ -17,6 +18,7 @@ __all__ = [
     "WidgetApp",
     "adaptation_explorer",
     "averaging_explorer",
+    "bandit_explorer",
     "fit_explorer",
     "softmax_explorer",
     "softmax_view",
