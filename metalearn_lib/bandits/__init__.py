@@ -7,7 +7,9 @@ Submodules:
   Gittins, Bayes-optimal), batched trials (:func:`run_policy`) and parameter tuning;
 * ``gittins`` — Gittins indices of Beta-Bernoulli arms by calibration;
 * ``bayes_optimal`` — the exact finite-horizon Bayes-optimal policy by dynamic programming over
-  exchangeable states.
+  exchangeable states;
+* ``rl2`` — the RL² agent (A2C on a GRU, :mod:`metalearn_lib.rl`) trained across bandits, its
+  evaluation, a pull-by-pull player, and the agents shipped in ``weights/``.
 """
 
 from metalearn_lib.bandits.bayes_optimal import BayesOptimal, bayes_optimal_solver, count_states
@@ -31,9 +33,31 @@ from metalearn_lib.bandits.policies import (
     tune_policy,
     ucb1_index,
 )
+from metalearn_lib.bandits.rl2 import (
+    PUBLISHED_RL2,
+    BanditTrials,
+    RL2Agent,
+    RL2Evaluation,
+    RL2Result,
+    evaluate_rl2,
+    load_pretrained_rl2,
+    pretrained_rl2_info,
+    pretrained_rl2_path,
+    train_rl2,
+)
 
 __all__ = [
     "PARAMETER_GRID",
+    "PUBLISHED_RL2",
+    "BanditTrials",
+    "RL2Agent",
+    "RL2Evaluation",
+    "RL2Result",
+    "evaluate_rl2",
+    "load_pretrained_rl2",
+    "pretrained_rl2_info",
+    "pretrained_rl2_path",
+    "train_rl2",
     "BayesOptimal",
     "BayesOptimalPolicy",
     "BernoulliBanditEnv",
