@@ -40,6 +40,8 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
+from _report import write_report  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
+from train_rl2 import DEFAULTS  # noqa: E402
 
 from metalearn_lib import seed_everything  # noqa: E402
 from metalearn_lib.bandits import (  # noqa: E402
@@ -78,15 +80,9 @@ PUBLISHED: dict[tuple[int, int], dict[str, float]] = {
     (100, 10): {"random": 49.9, "Gittins": 82.8, "Thompson": 76.7, "UCB1": 82.4, "ε-greedy": 77.4,
                 "greedy": 77.1, "RL²": 83.5},
 }
-#: RL² training configuration per (n, k): keyword arguments of ``train_rl2``; ``--quick`` divides
-#: the iterations by 10.
-RL2_CONFIGS: dict[tuple[int, int], dict[str, Any]] = {
-    (10, 5): dict(num_iterations=10_000, hidden_size=128, batch_size=256),
-    (10, 10): dict(num_iterations=12_000, hidden_size=128, batch_size=256),
-    (100, 5): dict(num_iterations=20_000, hidden_size=64, batch_size=128, gamma=0.9, entropy_coef=0.01),
-    (100, 10): dict(num_iterations=20_000, hidden_size=64, batch_size=128, gamma=0.9, entropy_coef=0.01),
-    (100, 2): dict(num_iterations=20_000, hidden_size=64, batch_size=128, gamma=0.9, entropy_coef=0.01),
-}
+#: RL² training configuration per (n, k): keyword arguments of ``train_rl2``, the same as the shipped
+#: agents' (``benchmarks/train_rl2.py``); ``--quick`` divides the iterations by 10.
+RL2_CONFIGS: dict[tuple[int, int], dict[str, Any]] = DEFAULTS
 TEST_SEED = 1_000_000
 VALIDATION_SEED = 1
 GAMMAS = (0.9, 0.95, 0.99)
@@ -221,9 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(results, command.strip())
     print(text)
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-        args.json.with_suffix(".md").write_text(text, encoding="utf-8")
+        write_report(args.json, results, text)
     return 0
 
 

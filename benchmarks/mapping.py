@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import os
 import platform
 import time
@@ -33,6 +32,7 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
+from _report import write_report  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
 from metalearn_lib import seed_everything  # noqa: E402
 from metalearn_lib.mapping import (  # noqa: E402
@@ -118,9 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(result, command)
     print(text)
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-        args.json.with_suffix(".md").write_text(text, encoding="utf-8")
+        write_report(args.json, result, text)
     return 0
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import math
 import os
 import platform
@@ -41,6 +40,7 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
+from _report import write_report  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
 from metalearn_lib import seed_everything  # noqa: E402
 from metalearn_lib.models import init_mlp  # noqa: E402
@@ -290,17 +290,6 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _json_safe(value: Any) -> Any:
-    """Replace NaN and ±inf (a diverged fine-tuning) by ``None``, so the file is strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table, optionally write JSON and markdown."""
     args = parse_args(argv)
@@ -309,10 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table)
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(_json_safe(results), indent=2, allow_nan=False) + "\n")
-        args.json.with_suffix(".md").write_text(table)
-        print(f"wrote {args.json} and {args.json.with_suffix('.md')}")
+        write_report(args.json, results, table)
     return 0
 
 

@@ -4,17 +4,23 @@ Chapters 1 and 2 (and later ones) meta-train explicit parameter lists — a lear
 MLP initialisation — so the optimiser state is explicit too: a :class:`AdamState` goes in, a new
 one comes out, nothing hides in a Keras optimiser.
 
+Training loops compile a *chunk* of iterations into one ``tf.function`` call (Python runs once
+per chunk, not once per step); :func:`run_in_chunks` drives such a chunk function over a whole
+run with an optional ``tqdm.auto`` progress bar.
+
 Ground floor: imports nothing of the course.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
+import numpy as np
 import tensorflow as tf
 
-__all__ = ["AdamState", "adam_init", "adam_update"]
+__all__ = ["AdamState", "adam_init", "adam_update", "run_in_chunks"]
 
 
 class AdamState(NamedTuple):
@@ -61,3 +67,67 @@ def adam_update(
         new_m.append(m)
         new_v.append(v)
     return new_params, AdamState(step, new_m, new_v)
+
+
+def run_in_chunks(
+    run_chunk: Callable[[Any, tf.Tensor, int], tuple[Any, tf.Tensor]],
+    carry: Any,
+    *,
+    num_iterations: int,
+    start: int = 0,
+    iterations_per_call: int = 100,
+    progress: bool = False,
+    desc: str = "",
+    postfix: Callable[[np.ndarray], dict[str, str]] | None = None,
+) -> tuple[Any, np.ndarray, float]:
+    """Run ``num_iterations`` iterations of a compiled chunk function, chunk by chunk.
+
+    Calls ``run_chunk(carry, first, length)`` with ``first`` = start, start + L, start + 2L, …
+    (an int64 scalar tensor: the absolute index of the chunk's first iteration) and
+    L = ``iterations_per_call`` (the last chunk shorter), threading ``carry`` through. Each call
+    returns the new carry and ``[length, ...]`` per-iteration metrics.
+
+    Args:
+        run_chunk: the chunk function (usually a ``tf.function``).
+        carry: the state going in (parameters, optimiser state, …).
+        num_iterations: iterations to run, ≥ 1.
+        start: index of the first iteration (≥ 0; > 0 when resuming).
+        iterations_per_call: L ≥ 1.
+        progress: show a ``tqdm.auto`` progress bar.
+        desc: the bar's label.
+        postfix: maps the last chunk's metrics to the bar's postfix (e.g. the recent loss).
+
+    Returns:
+        ``(carry, metrics, wall_s)``: the final state, the metrics of all iterations stacked
+        (``[num_iterations, ...]``) and the seconds spent (tracing and compiling included).
+
+    Raises:
+        ValueError, TypeError: a count out of range or not an int.
+    """
+    for name, value, low in (("num_iterations", num_iterations, 1), ("start", start, 0),
+                             ("iterations_per_call", iterations_per_call, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value}")
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=int(num_iterations), desc=desc, unit="it", mininterval=1.0)
+    chunks: list[np.ndarray] = []
+    t0 = time.perf_counter()
+    done = 0
+    while done < num_iterations:
+        length = int(min(iterations_per_call, num_iterations - done))
+        carry, metrics = run_chunk(carry, tf.constant(start + done, tf.int64), length)
+        chunks.append(np.asarray(metrics))
+        done += length
+        if bar is not None:
+            bar.update(length)
+            if postfix is not None:
+                bar.set_postfix(postfix(chunks[-1]), refresh=False)
+    wall_s = time.perf_counter() - t0
+    if bar is not None:
+        bar.close()
+    return carry, np.concatenate(chunks), wall_s

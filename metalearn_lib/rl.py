@@ -65,7 +65,6 @@ import functools
 import json
 import math
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -73,7 +72,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import numpy as np
 import tensorflow as tf
 
-from metalearn_lib.optim import AdamState, adam_init, adam_update
+from metalearn_lib.optim import AdamState, adam_init, adam_update, run_in_chunks
 from metalearn_lib.tasks import SeedLike, seed_pair, uniform01
 from metalearn_lib.validation import check_int, check_number
 
@@ -146,6 +145,10 @@ class BatchedEpisodicEnv(Protocol):
         1.0 where an episode ended with this step (0.0 otherwise), all in float32.
         """
         ...
+
+    # Optional (for A2CConfig.expected_rewards): ``expected_rewards(tasks, actions [B, T]) ->
+    # [B, T]``, the mean reward of each action taken, E[r_t | task, a_t]. Not part of the
+    # protocol's required surface, so environments without it still qualify.
 
 
 def _check_env(env: Any) -> None:
@@ -633,6 +636,13 @@ class A2CConfig:
         max_grad_norm: clip the gradient to this global norm (> 0); ``None``: no clipping.
         normalize_advantages: standardise Â over the batch (mean 0, std 1) before the loss.
         use_done_flag: feed the previous "episode ended" flag to the agent.
+        expected_rewards: compute Â and R from E[r_t | task, a_t] (the environment's
+            ``expected_rewards(tasks, actions)``) instead of the sampled r_t. The objective is
+            unchanged — E[Σ_t E[r_t | task, a_t]] = E[Σ_t r_t] — but the returns lose the
+            reward noise (Rao–Blackwellisation), so the policy gradient is less noisy. The agent
+            still *sees* only the sampled rewards; only the trainer, which knows the task it
+            drew, uses the means (like a critic with privileged information). Needs an
+            environment that has the method.
         seed: int ≥ 0, the seed of the initial parameters and of the stream [seed, iteration].
         jit_compile: compile the training chunk with XLA.
         unroll: run a trial as a Python loop over its steps (``True``) or as a ``tf.range``
@@ -653,6 +663,7 @@ class A2CConfig:
     max_grad_norm: float | None = 1.0
     normalize_advantages: bool = False
     use_done_flag: bool = False
+    expected_rewards: bool = False
     seed: int = 0
     jit_compile: bool = True
     unroll: bool | None = None
@@ -670,7 +681,7 @@ class A2CConfig:
         check_int("entropy_anneal_iterations", self.entropy_anneal_iterations)
         if self.max_grad_norm is not None:
             check_number("max_grad_norm", self.max_grad_norm)
-        for name in ("normalize_advantages", "use_done_flag", "jit_compile"):
+        for name in ("normalize_advantages", "use_done_flag", "expected_rewards", "jit_compile"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {type(getattr(self, name)).__name__}")
         check_int("seed", self.seed, 0)
@@ -802,7 +813,8 @@ def _make_chunk(env: BatchedEpisodicEnv, config: A2CConfig) -> Callable[..., Any
             tape.watch(params)
             ro = _rollout(params, env, tasks, seed, False, config.use_done_flag, config.unroll)
             values = config.value_scale * tf.stop_gradient(ro.values)  # V = s·v
-            adv, ret = gae(ro.rewards, values, 0.0, config.gamma, config.lam)
+            train_rewards = env.expected_rewards(tasks, ro.actions) if config.expected_rewards else ro.rewards
+            adv, ret = gae(tf.cast(train_rewards, ro.values.dtype), values, 0.0, config.gamma, config.lam)
             ret = ret / config.value_scale  # the critic's loss in its own unit
             if config.normalize_advantages:
                 mean, var = tf.nn.moments(adv, axes=[0, 1])
@@ -892,30 +904,22 @@ def train_a2c(
         raise ValueError(f"the checkpoint's parameters do not fit this environment and config: inputs "
                          f"{params[0].shape[0]} (expected {expected}), actions {params[4].shape[1]} "
                          f"(expected {env.num_actions}), hidden {params[1].shape[0]}")
+    if config.expected_rewards and not callable(getattr(env, "expected_rewards", None)):
+        raise TypeError(f"config.expected_rewards needs an environment with an expected_rewards(tasks, actions) "
+                        f"method; {type(env).__name__} has none")
     try:
         run_chunk = _cached_chunk(env, config)  # the same (env, config) reuses its compiled chunk
     except TypeError:  # an unhashable environment: compile afresh
         run_chunk = _make_chunk(env, config)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=num_iterations, desc=desc, unit="it", mininterval=1.0)
-    chunks: list[np.ndarray] = []
-    t0 = time.perf_counter()
-    done = 0
-    while done < num_iterations:
-        length = min(iterations_per_call, num_iterations - done)
-        params, adam, chunk = run_chunk(params, adam, tf.constant(start + done, tf.int64), length)
-        chunks.append(chunk.numpy())
-        done += length
-        if bar is not None:
-            bar.update(length)
-            bar.set_postfix(reward=f"{float(np.mean(chunks[-1][:, 0])):.3f}", refresh=False)
-    wall_s = time.perf_counter() - t0
-    if bar is not None:
-        bar.close()
-    metrics = np.concatenate(chunks)
+    def run_chunk_carry(carry: Any, first: tf.Tensor, length: int) -> Any:
+        params, adam, record = run_chunk(*carry, first, length)
+        return (params, adam), record
+
+    (params, adam), metrics, wall_s = run_in_chunks(
+        run_chunk_carry, (params, adam), num_iterations=num_iterations, start=start,
+        iterations_per_call=iterations_per_call, progress=progress, desc=desc,
+        postfix=lambda m: {"reward": f"{float(np.mean(m[:, 0])):.3f}"})
     params = list(params)
     checkpoint = Checkpoint(params, adam, start + num_iterations, config, dict(extra or {}))
     if config.value_scale != 1.0:  # fold s into the value head: V(h) = h (s·W_v) + s·b_v

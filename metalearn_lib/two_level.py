@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -39,7 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from metalearn_lib.models import Activation, forward, is_batched, mse, tile_params
-from metalearn_lib.optim import AdamState, adam_init, adam_update
+from metalearn_lib.optim import AdamState, adam_init, adam_update, run_in_chunks
 from metalearn_lib.tasks import TaskFamily
 from metalearn_lib.validation import check_int, check_rate
 
@@ -415,26 +414,9 @@ def run_chunks(
     """
     num_iterations = check_int("num_iterations", num_iterations, 1)
     iterations_per_call = check_int("iterations_per_call", iterations_per_call, 1)
-    losses: list[np.ndarray] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=num_iterations, desc=desc, unit="it", mininterval=1.0)
-    t0 = time.perf_counter()
-    done = 0
-    while done < num_iterations:
-        length = min(iterations_per_call, num_iterations - done)
-        carry, chunk = run_chunk(carry, hyper, tf.constant(done, tf.int64), length)
-        losses.append(chunk.numpy())
-        done += length
-        if bar is not None:
-            bar.update(length)
-            bar.set_postfix(loss=f"{float(np.mean(losses[-1])):.3f}", refresh=False)
-    wall_s = time.perf_counter() - t0
-    if bar is not None:
-        bar.close()
-    return carry, np.concatenate(losses), wall_s
+    return run_in_chunks(lambda state, first, length: run_chunk(state, hyper, first, length), carry,
+                         num_iterations=num_iterations, iterations_per_call=iterations_per_call,
+                         progress=progress, desc=desc, postfix=lambda m: {"loss": f"{float(np.mean(m)):.3f}"})
 
 
 def meta_train(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from metalearn_lib.bandits.policies import (
     TrialResult,
     UCB1Policy,
     argmax_random_ties,
+    beta_pdf,
     posterior_mean,
     run_policy,
     thompson_sample,
@@ -276,3 +278,29 @@ def test_run_policy_inputs_are_checked():
         tune_policy(UCB1Policy, [], BernoulliBandits(2), 5, 10, seed=0)
     with pytest.raises(TypeError, match="bandits"):
         tune_policy(UCB1Policy, [0.1], means, 5, 10, seed=0)
+
+
+# ----------------------------------------------------------------------------------------------
+# the Beta density (posterior plots, the Thompson check)
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("a", "b"), [(1, 1), (2, 3), (1, 4), (5, 1), (30.5, 70.5), (0.5, 0.5)])
+def test_beta_pdf_matches_the_formula_and_integrates_to_one(a, b) -> None:
+    x = np.array([0.1, 0.37, 0.5, 0.9])
+    expected = x ** (a - 1) * (1 - x) ** (b - 1) * math.gamma(a + b) / (math.gamma(a) * math.gamma(b))
+    np.testing.assert_allclose(beta_pdf(x, a, b), expected, rtol=1e-10)
+    grid = np.linspace(0.0, 1.0, 200_001)[1:-1]  # the open interval: (0.5, 0.5) is infinite at the ends
+    assert np.sum(beta_pdf(grid, a, b)) * (grid[1] - grid[0]) == pytest.approx(1.0, abs=5e-3)
+
+
+def test_beta_pdf_at_the_ends() -> None:
+    np.testing.assert_allclose(beta_pdf([0.0, 1.0], 1, 4), [4.0, 0.0])
+    np.testing.assert_allclose(beta_pdf([0.0, 1.0], 3, 1), [0.0, 3.0])
+    np.testing.assert_allclose(beta_pdf([0.0, 1.0], 1, 1), [1.0, 1.0])
+    assert np.isinf(beta_pdf([0.0], 0.5, 2.0)[0])
+
+
+@pytest.mark.parametrize(("args", "name"), [((0.5, 0.0, 1.0), "a"), ((0.5, 1.0, -2.0), "b"),
+                                            ((1.5, 1.0, 1.0), "x"), ((0.5, float("nan"), 1.0), "a")])
+def test_beta_pdf_rejects_bad_arguments(args, name) -> None:
+    with pytest.raises(ValueError, match=name):
+        beta_pdf(*args)

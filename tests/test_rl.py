@@ -61,6 +61,23 @@ class GuessTheArm:
         done = tf.cast(tf.equal((t + 1) % self.episode_length, 0), tf.float32)
         return rewards, tf.ones([tf.shape(tasks)[0], 1]), tf.fill(tf.shape(rewards), done)
 
+    def expected_rewards(self, tasks, actions):
+        return tf.cast(tf.equal(actions, tasks[:, tf.newaxis]), tf.float32)  # rewards are deterministic here
+
+
+@dataclass(frozen=True)
+class GuessTheArmNoMeans:
+    """The toy environment without ``expected_rewards``."""
+
+    num_actions: int = 3
+    horizon: int = 6
+    observation_size: int = 1
+    sample_tasks = GuessTheArm.sample_tasks
+    initial_observations = GuessTheArm.initial_observations
+
+    def step(self, tasks, actions, t, seed):
+        return GuessTheArm.step(GuessTheArm(), tasks, actions, t, seed)
+
 
 # --------------------------------------------------------------------------------------------
 # GAE
@@ -271,6 +288,27 @@ def test_checkpoint_round_trip_and_weights_only(tmp_path) -> None:
     weights = load_checkpoint(tmp_path / "w.npz")
     assert int(weights.adam_state.step) == 0
     assert (tmp_path / "w.npz").stat().st_size < (tmp_path / "a.npz").stat().st_size
+
+
+def test_expected_rewards_equal_sampled_ones_when_rewards_are_deterministic() -> None:
+    env = GuessTheArm()
+    config = A2CConfig(**{**CONFIG.to_dict(), "jit_compile": False})
+    sampled = train_a2c(env, config, num_iterations=4, iterations_per_call=2)
+    expected = train_a2c(env, A2CConfig(**{**config.to_dict(), "expected_rewards": True}), num_iterations=4,
+                         iterations_per_call=2)
+    for a, b in zip(sampled.params, expected.params, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
+    assert not np.array_equal(sampled.params[0].numpy(), init_recurrent_actor_critic(
+        agent_input_size(3, 1, use_done_flag=True), 8, 3, seed=3)[0].numpy())
+
+
+def test_expected_rewards_need_the_environment_method() -> None:
+    assert isinstance(GuessTheArmNoMeans(), BatchedEpisodicEnv)
+    config = A2CConfig(**{**CONFIG.to_dict(), "use_done_flag": False, "expected_rewards": True})
+    with pytest.raises(TypeError, match="expected_rewards"):
+        train_a2c(GuessTheArmNoMeans(), config, num_iterations=1)
+    with pytest.raises(TypeError, match="expected_rewards"):
+        A2CConfig(expected_rewards=1)
 
 
 def test_entropy_schedule() -> None:

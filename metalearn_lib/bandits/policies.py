@@ -38,6 +38,7 @@ Imports the utilities (:mod:`metalearn_lib.validation`) and the rest of this cha
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -63,6 +64,7 @@ __all__ = [
     "TrialResult",
     "UCB1Policy",
     "argmax_random_ties",
+    "beta_pdf",
     "posterior_mean",
     "run_policy",
     "thompson_sample",
@@ -164,6 +166,33 @@ class RandomPolicy:
 def posterior_mean(successes: NDArray[np.int64], failures: NDArray[np.int64]) -> NDArray[np.float64]:
     """p̂_a = (1 + s_a)/(2 + s_a + f_a), the mean of Beta(1 + s_a, 1 + f_a) (uniform prior)."""
     return (1.0 + successes) / (2.0 + successes + failures)
+
+
+def beta_pdf(x: ArrayLike, a: float, b: float) -> NDArray[np.float64]:
+    """The Beta(a, b) density x^(a−1) (1 − x)^(b−1) / B(a, b) at points x in [0, 1].
+
+    Computed in logs (stable for large a, b); at the ends 0^0 = 1, so Beta(1, b) has density b
+    at x = 0 (and Beta(a, 1) density a at x = 1); an exponent below 0 gives ``inf`` there.
+
+    Raises:
+        ValueError: a or b not > 0, or an x outside [0, 1].
+    """
+    a, b = _check_shape_parameter("a", a), _check_shape_parameter("b", b)
+    x = np.asarray(x, dtype=np.float64)
+    if np.any(~((x >= 0.0) & (x <= 1.0))):
+        raise ValueError("x must lie in [0, 1]")
+    log_norm = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        left = (a - 1.0) * np.log(x) if a != 1.0 else np.zeros_like(x)
+        right = (b - 1.0) * np.log1p(-x) if b != 1.0 else np.zeros_like(x)
+    return np.exp(log_norm + left + right)
+
+
+def _check_shape_parameter(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ Set-up (the paper's section 4.1):
   and outputs π(· | h_t) over the arms and a value V(h_t) (the GRU actor-critic of
   :mod:`metalearn_lib.rl`);
 * training maximises the expected total reward of a trial with A2C:
-  Â from GAE(γ, λ) (γ = 0.99, λ = 0.3 as in the RL² reproductions), loss
+  Â from GAE(γ, λ) (γ = 0.99, λ = 0.3 as in the RL² reproductions for n = 10; γ = 1, λ = 0.95
+  for n = 100, see below), loss
   −mean(Â log π(a)) + c_v · mean(½(V − R)²) − c_H · mean(H(π)), the entropy weight c_H
   annealed linearly to 0, Adam; a batch of B bandits is one tensor and the whole rollout,
   loss and update run inside one compiled ``tf.function`` (:func:`metalearn_lib.rl.train_a2c`).
@@ -36,17 +37,23 @@ by dynamic programming over Beta(1, 1) posteriors, for reference):
   6.73 ± 0.14 (6.61 ± 0.03); paper 6.7, Bayes-optimal 6.66;
 * (10, 10): the same, 12,000 iterations, 109 s — 6.86 ± 0.13 (6.70 ± 0.03); paper 6.7,
   Bayes-optimal 6.71;
-* (100, 5): H = 64, B = 128, Adam 3e-3, γ = 0.9, c_H 0.01 → 0, 20,000 iterations, 528 s —
-  75.9 ± 1.2 (75.6 ± 0.3); paper 78.7.
+* (100, 5): H = 64, B = 128, Adam 2e-3, γ = 1, λ = 0.95, standardised advantages, critic in
+  units of 40, returns from the pulled arms' means (``expected_rewards``), c_H 0.01 → 0,
+  24,000 iterations, 565 s — 78.28 ± 1.04 (77.98 ± 0.23); paper 78.7;
+* (100, 10): the same, 30,000 iterations, 894 s — 83.12 ± 0.78 (82.18 ± 0.18); paper 83.5;
+* (100, 2): the same, 10,000 iterations, 300 s — 64.39 ± 1.53 (64.02 ± 0.34); Bayes-optimal
+  64.918.
 
 At n = 10 the agents play within ~0.05 of the Bayes optimum. H = 128 rather than the
 reproductions' 256: on this CPU H = 256 runs ~40 iterations/s against ~110 and did no better
 (6.60 on 20,000 bandits after 8,000 iterations at Adam 1e-3); H = 64 is faster still
 (~200 it/s) and reaches 6.61 in 4,000.
-At n = 100 γ = 0.99 did not learn in short runs (the policy collapsed onto one arm, total 50,
-with or without normalised advantages, ``value_scale`` or clipping); γ = 0.9 learns within
-1,000 iterations but plateaus near 76 after ~4,000 — a myopic discount explores too little to
-match the paper's 78.7. (100, 10) with that set-up reached only ~61 in 5,000 iterations.
+At n = 100 the recipe matters (``benchmarks/rl2_recipes.py``, 6,000 iterations per recipe on
+2,000 validation bandits: greedy 76.0, Gittins 79.0). γ = 0.99, λ = 0.3 collapses onto one arm
+(49.8); γ = 0.9, λ = 0.3 learns fast (77.3 here, but an earlier 20,000-iteration run stopped at
+the greedy policy's 75.9 with an almost deterministic policy); γ = λ = 1 is unbiased and noisy
+(76.7); γ = 1, λ = 0.95 with returns from the arms' means — same objective, no reward noise —
+reaches 78.0 against 75.4 without them.
 
 Main entry points: :func:`train_rl2` (returns an :class:`RL2Result`), :func:`evaluate_rl2`
 (mean ± 95 % CI over many bandits, regret, the full trajectories), :class:`RL2Agent` (one bandit
@@ -155,6 +162,10 @@ class BanditTrials:
         done = tf.fill(tf.shape(rewards), tf.cast(tf.equal(t, self.num_pulls - 1), tf.float32))
         return rewards, tf.zeros([tf.shape(tasks)[0], 0], tf.float32), done
 
+    def expected_rewards(self, tasks: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
+        """E[r_t | a_t] = p_{a_t}: ``[B, T]`` means of the arms pulled (``actions [B, T]``)."""
+        return tf.gather(tasks, actions, axis=1, batch_dims=1)
+
 
 # --------------------------------------------------------------------------------------------
 # training
@@ -202,6 +213,7 @@ def train_rl2(
     entropy_anneal_iterations: int | None = None,
     max_grad_norm: float | None = 1.0,
     normalize_advantages: bool = False,
+    expected_rewards: bool = False,
     use_done_flag: bool = False,
     seed: int = 0,
     jit_compile: bool = True,
@@ -232,6 +244,9 @@ def train_rl2(
             (fixed once: a resumed run keeps the first run's schedule).
         max_grad_norm: global-norm gradient clipping (``None``: off).
         normalize_advantages: standardise Â over the batch.
+        expected_rewards: train on E[r | bandit, arm] = p_arm instead of the sampled 0/1 reward
+            (same objective, less noise; the agent still sees the sampled rewards — see
+            :class:`metalearn_lib.rl.A2CConfig`).
         use_done_flag: also feed the previous done flag (0 within a one-episode trial).
         seed: seed of the initial parameters and of every random number of training.
         jit_compile: compile with XLA (faster on CPU for H ≤ 128; deterministic either way).
@@ -276,7 +291,8 @@ def train_rl2(
                            entropy_coef=entropy_coef,
                            entropy_coef_final=entropy_coef_final,
                            entropy_anneal_iterations=entropy_anneal_iterations, max_grad_norm=max_grad_norm,
-                           normalize_advantages=normalize_advantages, use_done_flag=use_done_flag,
+                           normalize_advantages=normalize_advantages, expected_rewards=expected_rewards,
+                           use_done_flag=use_done_flag,
                            seed=seed, jit_compile=jit_compile)
     result = train_a2c(env, config, num_iterations=num_iterations, resume=checkpoint,
                        iterations_per_call=iterations_per_call, progress=progress,

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from metalearn_lib.bandits import BayesOptimal, ucb1_index
+from metalearn_lib.bandits import BayesOptimal, beta_pdf, ucb1_index
 from metalearn_lib.checks.core import Case, WrongShape, run_check
 
 __all__ = ["check_bayes_q_values", "check_thompson_action", "check_ucb1_index"]
@@ -136,20 +136,11 @@ def _argmax_probabilities(alpha: tuple[float, ...], beta: tuple[float, ...]) -> 
 
     P(a) = ∫ f_a(x) Π_{b≠a} F_b(x) dx, with the densities and CDFs tabulated on 20,001 points.
     """
-    from math import lgamma
-
     x = np.linspace(0.0, 1.0, 20_001)
     dx = x[1] - x[0]
     densities, cdfs = [], []
     for a, b in zip(alpha, beta, strict=True):
-        log_norm = lgamma(a + b) - lgamma(a) - lgamma(b)
-        with np.errstate(divide="ignore", invalid="ignore"):  # 0 · log 0 at the ends: fixed just below
-            log_pdf = log_norm + (a - 1) * np.log(x) + (b - 1) * np.log1p(-x)
-        pdf = np.exp(np.where(np.isfinite(log_pdf), log_pdf, -np.inf))
-        if a == 1:
-            pdf[0] = np.exp(log_norm)
-        if b == 1:
-            pdf[-1] = np.exp(log_norm)
+        pdf = beta_pdf(x, a, b)
         cdf = np.concatenate([[0.0], np.cumsum((pdf[1:] + pdf[:-1]) / 2) * dx])
         densities.append(pdf)
         cdfs.append(cdf / cdf[-1])

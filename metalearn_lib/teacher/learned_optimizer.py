@@ -41,7 +41,6 @@ utilities (:mod:`metalearn_lib.optim`, :mod:`metalearn_lib.validation`).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -50,7 +49,7 @@ import numpy as np
 import tensorflow as tf
 
 from metalearn_lib.models import Activation, forward, init_mlp, is_batched, mse, tile_params
-from metalearn_lib.optim import adam_init, adam_update
+from metalearn_lib.optim import adam_init, adam_update, run_in_chunks
 from metalearn_lib.tasks import SeedLike, TaskBatch, TaskFamily
 from metalearn_lib.validation import check_int, check_number
 
@@ -452,27 +451,15 @@ def meta_train_learned_optimizer(
             losses = losses.write(tf.cast(i, tf.int32), loss)
         return phi, adam, losses.stack()
 
-    phi, adam = list(opt_params), adam_init(opt_params)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    def run_chunk_carry(carry: Any, start: tf.Tensor, length: int) -> Any:
+        phi, adam, losses = run_chunk(*carry, start, length)
+        return (phi, adam), losses
 
-        bar = tqdm(total=num_iterations, desc="learned optimiser", unit="it", mininterval=1.0)
-    chunks: list[np.ndarray] = []
-    t0 = time.perf_counter()
-    done = 0
-    while done < num_iterations:
-        length = min(iterations_per_call, num_iterations - done)
-        phi, adam, chunk = run_chunk(phi, adam, tf.constant(done, tf.int64), length)
-        chunks.append(chunk.numpy())
-        done += length
-        if bar is not None:
-            bar.update(length)
-            bar.set_postfix(loss=f"{float(np.mean(chunks[-1])):.4f}", refresh=False)
-    wall_s = time.perf_counter() - t0
-    if bar is not None:
-        bar.close()
-    return MetaTrainResult(list(phi), np.concatenate(chunks), wall_s, config)
+    (phi, _), losses, wall_s = run_in_chunks(
+        run_chunk_carry, (list(opt_params), adam_init(opt_params)), num_iterations=num_iterations,
+        iterations_per_call=iterations_per_call, progress=progress, desc="learned optimiser",
+        postfix=lambda m: {"loss": f"{float(np.mean(m)):.4f}"})
+    return MetaTrainResult(list(phi), losses, wall_s, config)
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ Nothing here trains an agent; the agent comes from :mod:`metalearn_lib.bandits.r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from math import lgamma
 from typing import Any
 
 import ipywidgets
@@ -28,6 +27,7 @@ from matplotlib.figure import Figure
 
 from metalearn_lib.bandits.bayes_optimal import bayes_optimal_solver
 from metalearn_lib.bandits.env import pull
+from metalearn_lib.bandits.policies import beta_pdf
 from metalearn_lib.bandits.rl2 import RL2Agent
 from metalearn_lib.plotting import COLORS, new_figure
 from metalearn_lib.rl import derive_seed
@@ -45,23 +45,10 @@ __all__ = [
 _GRID = np.linspace(0.0, 1.0, 401)
 
 
-def _beta_pdf(a: float, b: float) -> np.ndarray:
-    """Beta(a, b) density on :data:`_GRID` (a, b ≥ 1)."""
-    log_norm = lgamma(a + b) - lgamma(a) - lgamma(b)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_pdf = log_norm + (a - 1) * np.log(_GRID) + (b - 1) * np.log1p(-_GRID)
-    pdf = np.exp(np.nan_to_num(log_pdf, nan=-np.inf))
-    if a == 1:
-        pdf[0] = np.exp(log_norm)
-    if b == 1:
-        pdf[-1] = np.exp(log_norm)
-    return pdf
-
-
 def _draw_posteriors(ax: Axes, successes: np.ndarray, failures: np.ndarray, means: Sequence[float] | None) -> None:
     for a, (s, f) in enumerate(zip(successes, failures, strict=True)):
         color = COLORS[a % len(COLORS)]
-        ax.plot(_GRID, _beta_pdf(1.0 + s, 1.0 + f), color=color, lw=2.0, label=f"arm {a + 1}: {s}/{s + f}")
+        ax.plot(_GRID, beta_pdf(_GRID, 1.0 + s, 1.0 + f), color=color, lw=2.0, label=f"arm {a + 1}: {s}/{s + f}")
         if means is not None:
             ax.axvline(means[a], color=color, ls="--", lw=1.0)
     ax.set_xlabel("arm mean p")

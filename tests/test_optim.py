@@ -1,0 +1,57 @@
+"""Tests for metalearn_lib.optim.run_in_chunks, the driver of every compiled training loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from metalearn_lib.optim import run_in_chunks
+
+
+def _counting_chunk(calls: list[tuple[int, int]]):
+    """A chunk function whose carry is a running sum and whose metrics are the iteration indices."""
+
+    def run_chunk(carry, first, length):
+        calls.append((int(first), length))
+        indices = first + tf.range(length, dtype=tf.int64)
+        return carry + tf.reduce_sum(indices), tf.cast(indices, tf.float32)
+
+    return run_chunk
+
+
+@pytest.mark.parametrize(("num_iterations", "per_call", "start"), [(10, 3, 0), (7, 7, 5), (5, 100, 2), (1, 1, 0)])
+def test_chunks_cover_every_iteration_once_in_order(num_iterations, per_call, start) -> None:
+    calls: list[tuple[int, int]] = []
+    carry, metrics, wall_s = run_in_chunks(_counting_chunk(calls), tf.constant(0, tf.int64),
+                                           num_iterations=num_iterations, start=start, iterations_per_call=per_call)
+    expected = np.arange(start, start + num_iterations)
+    np.testing.assert_array_equal(metrics, expected)
+    assert int(carry) == expected.sum()
+    assert [c[1] for c in calls][:-1] == [per_call] * (len(calls) - 1)
+    assert sum(c[1] for c in calls) == num_iterations and calls[0][0] == start
+    assert wall_s >= 0.0
+
+
+def test_progress_bar_and_postfix_run() -> None:
+    seen: list[float] = []
+
+    def postfix(chunk: np.ndarray) -> dict[str, str]:
+        seen.append(float(chunk.mean()))
+        return {"mean": f"{chunk.mean():.1f}"}
+
+    _, metrics, _ = run_in_chunks(_counting_chunk([]), tf.constant(0, tf.int64), num_iterations=6,
+                                  iterations_per_call=4, progress=True, desc="test", postfix=postfix)
+    assert seen == [1.5, 4.5] and metrics.shape == (6,)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [({"num_iterations": 0}, ValueError, "num_iterations"), ({"num_iterations": 2.0}, TypeError, "num_iterations"),
+     ({"num_iterations": 3, "start": -1}, ValueError, "start"),
+     ({"num_iterations": 3, "iterations_per_call": 0}, ValueError, "iterations_per_call"),
+     ({"num_iterations": True}, TypeError, "num_iterations")],
+)
+def test_counts_are_validated(kwargs, error, name) -> None:
+    with pytest.raises(error, match=name):
+        run_in_chunks(_counting_chunk([]), tf.constant(0, tf.int64), **kwargs)
