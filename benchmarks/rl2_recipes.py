@@ -37,6 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from _report import write_report  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
+from train_rl2 import DEFAULTS  # noqa: E402
 
 from metalearn_lib import seed_everything  # noqa: E402
 from metalearn_lib.bandits import BernoulliBandits, GittinsPolicy, GreedyPolicy, run_policy  # noqa: E402
@@ -53,6 +54,8 @@ RECIPES: dict[str, dict[str, Any]] = {
     "gamma1_lam0.95": {**MONTE_CARLO, "lam": 0.95},
     "expected": {**MONTE_CARLO, "lam": 0.95, "expected_rewards": True},
 }
+# the last recipe is the shipped agents' one: the same settings as train_rl2's (100, 5) defaults
+assert {**COMMON, **RECIPES["expected"]} == {k: v for k, v in DEFAULTS[(100, 5)].items() if k != "num_iterations"}
 VALIDATION_SEED = 7
 
 

@@ -42,7 +42,7 @@ import numpy as np
 import tensorflow as tf
 
 from metalearn_lib.models import Activation, forward, init_mlp, mse, tile_params
-from metalearn_lib.optim import AdamState, adam_init, adam_update
+from metalearn_lib.optim import AdamState, adam_init, adam_update, run_in_chunks
 from metalearn_lib.tasks import TaskBatch, TaskFamily
 from metalearn_lib.validation import check_int, check_number, check_rate
 
@@ -92,8 +92,6 @@ AMORTISED_LOSSES: tuple[str, ...] = ("mse", "nll")
 #: The range [low, high] :func:`learn_prior` keeps ρ = log Λ in (Λ from about 1e−6 to 1e6 noise
 #: precisions): a weight the tasks never vary would otherwise drive ρ up without end.
 LOG_PRECISION_BOUNDS: tuple[float, float] = (-14.0, 14.0)
-#: Show a progress bar (``progress=None``) when a run is expected to take longer than this.
-_AUTO_PROGRESS_S = 3.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -547,42 +545,20 @@ def _masked_prior_loss(mean: tf.Tensor, log_precision: tf.Tensor, batch: TaskBat
 
 
 def _run_chunks(
-    run_chunk: Callable[..., tuple[list[tf.Tensor], AdamState, tf.Tensor]],
+    run_chunk: Callable[..., tuple[tuple[list[tf.Tensor], AdamState], tf.Tensor]],
     params: list[tf.Tensor],
     num_iterations: int,
     iterations_per_call: int,
     progress: bool | None,
     desc: str,
 ) -> tuple[list[tf.Tensor], np.ndarray, float]:
-    """Call the compiled chunk until ``num_iterations`` are done, with a ``tqdm.auto`` bar if
-    ``progress`` (or, for ``progress=None``, once a chunk after the first — the first includes
-    tracing — says the rest will take longer than a few seconds)."""
-    from tqdm.auto import tqdm
-
-    def open_bar(initial: int) -> Any:
-        return tqdm(total=num_iterations, initial=initial, desc=desc, unit="it", mininterval=1.0)
-
-    state = adam_init(params)
-    losses: list[np.ndarray] = []
-    bar = open_bar(0) if progress else None
-    t0 = time.perf_counter()
-    done = 0
-    while done < num_iterations:
-        length = min(iterations_per_call, num_iterations - done)
-        t_chunk = time.perf_counter()
-        params, state, chunk = run_chunk(params, state, tf.constant(done, tf.int64), length)
-        losses.append(chunk.numpy())
-        done += length
-        remaining_s = (time.perf_counter() - t_chunk) / length * (num_iterations - done)
-        if bar is None and progress is None and len(losses) >= 2 and remaining_s > _AUTO_PROGRESS_S:
-            bar = open_bar(done)
-        elif bar is not None:
-            bar.update(length)
-        if bar is not None:
-            bar.set_postfix(loss=f"{float(np.mean(losses[-1])):.4f}", refresh=False)
-    if bar is not None:
-        bar.close()
-    return params, np.concatenate(losses), time.perf_counter() - t0
+    """Adam from a fresh state over ``num_iterations`` (:func:`metalearn_lib.optim.run_in_chunks`;
+    ``progress=None`` opens the bar only for runs that will take more than a few seconds)."""
+    (params, _), losses, wall_s = run_in_chunks(
+        run_chunk, (params, adam_init(params)), num_iterations=num_iterations,
+        iterations_per_call=iterations_per_call, progress=progress, desc=desc,
+        postfix=lambda m: {"loss": f"{float(np.mean(m)):.4f}"})
+    return params, losses, wall_s
 
 
 def _cached(builder: Callable[..., Any], *static: Any) -> Any:
@@ -608,7 +584,8 @@ def _adam_chunk(objective: Objective, family: TaskFamily, meta_batch_size: int, 
     """
 
     @tf.function
-    def run_chunk(params: list[tf.Tensor], state: AdamState, start: tf.Tensor, length: int):
+    def run_chunk(carry: tuple[list[tf.Tensor], AdamState], start: tf.Tensor, length: int):
+        params, state = carry
         losses = tf.TensorArray(params[0].dtype, size=length)
         for i in tf.range(length, dtype=tf.int64):
             it = start + i
@@ -624,7 +601,7 @@ def _adam_chunk(objective: Objective, family: TaskFamily, meta_batch_size: int, 
             if project is not None:
                 params = project(params)
             losses = losses.write(tf.cast(i, tf.int32), loss)
-        return params, state, losses.stack()
+        return (params, state), losses.stack()
 
     return run_chunk
 

@@ -20,7 +20,11 @@ from typing import Any, NamedTuple
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["AdamState", "adam_init", "adam_update", "run_in_chunks"]
+__all__ = ["AUTO_PROGRESS_S", "AdamState", "adam_init", "adam_update", "run_in_chunks"]
+
+#: With ``progress=None``, :func:`run_in_chunks` opens a progress bar once the rest of the run is
+#: predicted to take longer than this many seconds.
+AUTO_PROGRESS_S = 3.0
 
 
 class AdamState(NamedTuple):
@@ -76,7 +80,7 @@ def run_in_chunks(
     num_iterations: int,
     start: int = 0,
     iterations_per_call: int = 100,
-    progress: bool = False,
+    progress: bool | None = False,
     desc: str = "",
     postfix: Callable[[np.ndarray], dict[str, str]] | None = None,
 ) -> tuple[Any, np.ndarray, float]:
@@ -93,7 +97,9 @@ def run_in_chunks(
         num_iterations: iterations to run, ≥ 1.
         start: index of the first iteration (≥ 0; > 0 when resuming).
         iterations_per_call: L ≥ 1.
-        progress: show a ``tqdm.auto`` progress bar.
+        progress: show a ``tqdm.auto`` progress bar; ``None``: only once a chunk after the first
+            (the first includes tracing) predicts the rest will take more than
+            :data:`AUTO_PROGRESS_S` seconds.
         desc: the bar's label.
         postfix: maps the last chunk's metrics to the bar's postfix (e.g. the recent loss).
 
@@ -110,23 +116,28 @@ def run_in_chunks(
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
         if value < low:
             raise ValueError(f"{name} must be an int >= {low}, got {value}")
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    from tqdm.auto import tqdm
 
-        bar = tqdm(total=int(num_iterations), desc=desc, unit="it", mininterval=1.0)
+    def open_bar(initial: int) -> Any:
+        return tqdm(total=int(num_iterations), initial=initial, desc=desc, unit="it", mininterval=1.0)
+
+    bar = open_bar(0) if progress else None
     chunks: list[np.ndarray] = []
     t0 = time.perf_counter()
     done = 0
     while done < num_iterations:
         length = int(min(iterations_per_call, num_iterations - done))
+        t_chunk = time.perf_counter()
         carry, metrics = run_chunk(carry, tf.constant(start + done, tf.int64), length)
         chunks.append(np.asarray(metrics))
         done += length
-        if bar is not None:
+        remaining_s = (time.perf_counter() - t_chunk) / length * (num_iterations - done)
+        if bar is None and progress is None and len(chunks) >= 2 and remaining_s > AUTO_PROGRESS_S:
+            bar = open_bar(done)
+        elif bar is not None:
             bar.update(length)
-            if postfix is not None:
-                bar.set_postfix(postfix(chunks[-1]), refresh=False)
+        if bar is not None and postfix is not None:
+            bar.set_postfix(postfix(chunks[-1]), refresh=False)
     wall_s = time.perf_counter() - t0
     if bar is not None:
         bar.close()

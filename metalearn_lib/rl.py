@@ -802,7 +802,7 @@ def _cached_chunk(env: BatchedEpisodicEnv, config: A2CConfig) -> Callable[..., A
 
 
 def _make_chunk(env: BatchedEpisodicEnv, config: A2CConfig) -> Callable[..., Any]:
-    """The compiled ``run_chunk(params, adam, start, length) -> (params, adam, metrics [length, 4])``."""
+    """The compiled ``run_chunk((params, adam), start, length) -> ((params, adam), metrics [length, 4])``."""
     batch_size = config.batch_size
 
     def one_iteration(params: list[tf.Tensor], adam: AdamState, iteration: tf.Tensor
@@ -830,12 +830,13 @@ def _make_chunk(env: BatchedEpisodicEnv, config: A2CConfig) -> Callable[..., Any
         return params, adam, metrics
 
     @tf.function(jit_compile=config.jit_compile)
-    def run_chunk(params: list[tf.Tensor], adam: AdamState, start: tf.Tensor, length: int) -> Any:
+    def run_chunk(carry: tuple[list[tf.Tensor], AdamState], start: tf.Tensor, length: int) -> Any:
+        params, adam = carry
         record = tf.TensorArray(tf.float32, size=length, element_shape=[4])
         for i in tf.range(length, dtype=tf.int64):
             params, adam, metrics = one_iteration(params, adam, start + i)
             record = record.write(tf.cast(i, tf.int32), tf.cast(metrics, tf.float32))
-        return params, adam, record.stack()
+        return (params, adam), record.stack()
 
     return run_chunk
 
@@ -911,13 +912,8 @@ def train_a2c(
         run_chunk = _cached_chunk(env, config)  # the same (env, config) reuses its compiled chunk
     except TypeError:  # an unhashable environment: compile afresh
         run_chunk = _make_chunk(env, config)
-
-    def run_chunk_carry(carry: Any, first: tf.Tensor, length: int) -> Any:
-        params, adam, record = run_chunk(*carry, first, length)
-        return (params, adam), record
-
     (params, adam), metrics, wall_s = run_in_chunks(
-        run_chunk_carry, (params, adam), num_iterations=num_iterations, start=start,
+        run_chunk, (params, adam), num_iterations=num_iterations, start=start,
         iterations_per_call=iterations_per_call, progress=progress, desc=desc,
         postfix=lambda m: {"reward": f"{float(np.mean(m[:, 0])):.3f}"})
     params = list(params)

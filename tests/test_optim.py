@@ -55,3 +55,15 @@ def test_progress_bar_and_postfix_run() -> None:
 def test_counts_are_validated(kwargs, error, name) -> None:
     with pytest.raises(error, match=name):
         run_in_chunks(_counting_chunk([]), tf.constant(0, tf.int64), **kwargs)
+
+
+def test_automatic_progress_bar_opens_only_for_long_runs(monkeypatch) -> None:
+    import metalearn_lib.optim as optim
+
+    calls: list[int] = []
+    for threshold, expected_calls in ((1e9, 0), (-1.0, 2)):  # never, or from the second chunk on
+        monkeypatch.setattr(optim, "AUTO_PROGRESS_S", threshold)
+        calls.clear()
+        run_in_chunks(_counting_chunk([]), tf.constant(0, tf.int64), num_iterations=9, iterations_per_call=3,
+                      progress=None, postfix=lambda chunk: calls.append(len(chunk)) or {})
+        assert len(calls) == expected_calls, threshold

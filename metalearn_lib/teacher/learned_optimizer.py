@@ -444,19 +444,16 @@ def meta_train_learned_optimizer(
         return phi, adam, total / truncations
 
     @tf.function
-    def run_chunk(phi: list[tf.Tensor], adam: Any, start: tf.Tensor, length: int) -> Any:
+    def run_chunk(carry: Any, start: tf.Tensor, length: int) -> Any:
+        phi, adam = carry
         losses = tf.TensorArray(dtype, size=length)
         for i in tf.range(length, dtype=tf.int64):
             phi, adam, loss = one_iteration(phi, adam, start + i)
             losses = losses.write(tf.cast(i, tf.int32), loss)
-        return phi, adam, losses.stack()
-
-    def run_chunk_carry(carry: Any, start: tf.Tensor, length: int) -> Any:
-        phi, adam, losses = run_chunk(*carry, start, length)
-        return (phi, adam), losses
+        return (phi, adam), losses.stack()
 
     (phi, _), losses, wall_s = run_in_chunks(
-        run_chunk_carry, (list(opt_params), adam_init(opt_params)), num_iterations=num_iterations,
+        run_chunk, (list(opt_params), adam_init(opt_params)), num_iterations=num_iterations,
         iterations_per_call=iterations_per_call, progress=progress, desc="learned optimiser",
         postfix=lambda m: {"loss": f"{float(np.mean(m)):.4f}"})
     return MetaTrainResult(list(phi), losses, wall_s, config)
