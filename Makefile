@@ -1,6 +1,8 @@
 # The course's two commands (see README.md):
 #   make lab    create .venv, install everything, open the course in JupyterLab
 #   make test   create .venv, install everything, run the whole test suite
+# For teachers:
+#   make teach                JupyterLab with nbgrader's tools (the Nbgrader menu, Create Assignment)
 # Contributor commands:
 #   make exercises            regenerate exercises/ from solutions/ (refuses to overwrite edits)
 #   make execute NB=path.ipynb   re-execute one notebook in a fresh kernel and save its outputs
@@ -11,10 +13,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Quiet TensorFlow's C++ start-up lines; results are unaffected.
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+# TensorFlow's C++ start-up lines are kept out of notebooks by the library itself
+# (metalearn_lib.quiet_tf), so they are quiet in `make lab`, Voila, nbval, Colab and Binder alike.
 
-.PHONY: lab test install exercises execute execute-all lint clean
+.PHONY: lab teach test install exercises execute execute-all lint clean
 
 install: $(STAMP)
 
@@ -26,8 +28,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# A learner's JupyterLab: no news pop-up, no nbgrader tools (metalearn_lib/authoring/lab.py).
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/00_welcome.ipynb
+	$(BIN)/metalearn-lab notebooks/00_welcome.ipynb
+
+teach: $(STAMP)
+	$(BIN)/metalearn-lab --teacher notebooks/00_welcome.ipynb
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest

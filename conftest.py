@@ -2,7 +2,8 @@
 
 nbval runs each notebook as one item per cell; this file adds up the time of every item of a
 notebook (kernel start included), prints a table of per-notebook durations at the end of the
-run, and fails the run if a notebook exceeds its budget (60 s on the 2-core CI machine).
+run, and fails the run if a notebook exceeds its budget (60 s on the 2-core CI machine). The
+same durations size the browser test's waits (tests/notebook_runtimes.py).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from collections import defaultdict
 
 import pytest
 
+import metalearn_lib  # noqa: F401  (first, so that TensorFlow's import is quiet in every test: metalearn_lib.quiet_tf)
+from tests import notebook_runtimes
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parent
 NOTEBOOK_BUDGET_S = float(os.environ.get("METALEARN_NOTEBOOK_BUDGET_S", "60"))
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 _notebook_seconds: dict[str, float] = defaultdict(float)
 
@@ -30,6 +32,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     path, _, _ = report.nodeid.partition("::")
     if path.endswith(".ipynb"):
         _notebook_seconds[path] += report.duration
+        notebook_runtimes.record(path, report.duration)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -37,14 +37,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from _report import write_report  # benchmarks/ is on sys.path when a script runs
+from train_rl2 import DEFAULTS
 
-import tensorflow as tf  # noqa: E402
-from _report import write_report  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
-from train_rl2 import DEFAULTS  # noqa: E402
-
-from metalearn_lib import seed_everything  # noqa: E402
-from metalearn_lib.bandits import (  # noqa: E402
+from metalearn_lib import seed_everything, tf  # tf: TensorFlow, imported quietly
+from metalearn_lib.bandits import (
     PARAMETER_GRID,
     BayesOptimalPolicy,
     BernoulliBandits,
@@ -59,7 +56,7 @@ from metalearn_lib.bandits import (  # noqa: E402
     run_policy,
     tune_policy,
 )
-from metalearn_lib.bandits.rl2 import (  # noqa: E402
+from metalearn_lib.bandits.rl2 import (
     PUBLISHED_RL2,
     evaluate_rl2,
     load_pretrained_rl2,

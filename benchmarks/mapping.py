@@ -29,13 +29,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from _report import write_report  # benchmarks/ is on sys.path when a script runs
 
-import tensorflow as tf  # noqa: E402
-from _report import write_report  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
-
-from metalearn_lib import seed_everything  # noqa: E402
-from metalearn_lib.mapping import (  # noqa: E402
+from metalearn_lib import seed_everything, tf  # tf: TensorFlow, imported quietly
+from metalearn_lib.mapping import (
     RidgeLearner,
     compare_by_shots,
     fourier_features,
@@ -43,7 +40,7 @@ from metalearn_lib.mapping import (  # noqa: E402
     support_mean_learner,
     train_amortised,
 )
-from metalearn_lib.tasks import LinearFamily, SinusoidFamily  # noqa: E402
+from metalearn_lib.tasks import LinearFamily, SinusoidFamily
 
 SHOTS = (1, 2, 5, 10, 20)
 

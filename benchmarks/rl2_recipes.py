@@ -32,16 +32,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+from _report import write_report  # benchmarks/ is on sys.path when a script runs
+from train_rl2 import DEFAULTS
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from _report import write_report  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
-from train_rl2 import DEFAULTS  # noqa: E402
-
-from metalearn_lib import seed_everything  # noqa: E402
-from metalearn_lib.bandits import BernoulliBandits, GittinsPolicy, GreedyPolicy, run_policy  # noqa: E402
-from metalearn_lib.bandits.rl2 import evaluate_rl2, train_rl2  # noqa: E402
+from metalearn_lib import seed_everything, tf  # tf: TensorFlow, imported quietly
+from metalearn_lib.bandits import BernoulliBandits, GittinsPolicy, GreedyPolicy, run_policy
+from metalearn_lib.bandits.rl2 import evaluate_rl2, train_rl2
 
 COMMON: dict[str, Any] = dict(hidden_size=64, batch_size=128, entropy_coef=0.01, entropy_coef_final=0.0)
 MONTE_CARLO: dict[str, Any] = dict(learning_rate=2e-3, gamma=1.0, lam=1.0, value_scale=40.0,

@@ -37,15 +37,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from _report import write_report  # benchmarks/ is on sys.path when a script runs
 
-import tensorflow as tf  # noqa: E402
-from _report import write_report  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
-
-from metalearn_lib import seed_everything  # noqa: E402
-from metalearn_lib.models import init_mlp  # noqa: E402
-from metalearn_lib.tasks import SinusoidFamily  # noqa: E402
-from metalearn_lib.two_level import METHODS, evaluate_fine_tuning, meta_train  # noqa: E402
+from metalearn_lib import seed_everything, tf  # tf: TensorFlow, imported quietly
+from metalearn_lib.models import init_mlp
+from metalearn_lib.tasks import SinusoidFamily
+from metalearn_lib.two_level import METHODS, evaluate_fine_tuning, meta_train
 
 #: Finn, Abbeel, Levine (2017), Table 2: 5-shot MSE after 1 / 5 / 10 steps (K = 10 training).
 PUBLISHED: dict[str, dict[int, float]] = {

@@ -51,22 +51,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+from _report import write_report  # benchmarks/ is on sys.path when a script runs
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from _report import write_report  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
-
-from metalearn_lib import seed_everything  # noqa: E402
-from metalearn_lib.models import init_mlp  # noqa: E402
-from metalearn_lib.tasks import LinearFamily, SinusoidFamily  # noqa: E402
-from metalearn_lib.teacher.learned_optimizer import (  # noqa: E402
+from metalearn_lib import seed_everything, tf  # tf: TensorFlow, imported quietly
+from metalearn_lib.models import init_mlp
+from metalearn_lib.tasks import LinearFamily, SinusoidFamily
+from metalearn_lib.teacher.learned_optimizer import (
     ScaledFeatures,
     compare_optimizers,
     meta_train_learned_optimizer,
 )
-from metalearn_lib.teacher.meta_sgd import evaluate_meta_sgd, meta_train_meta_sgd  # noqa: E402
-from metalearn_lib.two_level import evaluate_fine_tuning, meta_train  # noqa: E402
+from metalearn_lib.teacher.meta_sgd import evaluate_meta_sgd, meta_train_meta_sgd
+from metalearn_lib.two_level import evaluate_fine_tuning, meta_train
 
 # --------------------------------------------------------------------------------------------
 # section "meta_sgd"

@@ -34,14 +34,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from metalearn_lib import seed_everything  # noqa: E402
-from metalearn_lib.bandits.rl2 import PUBLISHED_RL2, RL2Agent, evaluate_rl2, train_rl2  # noqa: E402
-from metalearn_lib.rl import load_checkpoint, save_checkpoint  # noqa: E402
+from metalearn_lib import seed_everything, tf  # tf: TensorFlow, imported quietly
+from metalearn_lib.bandits.rl2 import PUBLISHED_RL2, RL2Agent, evaluate_rl2, train_rl2
+from metalearn_lib.rl import load_checkpoint, save_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_DIR = REPO_ROOT / "metalearn_lib" / "bandits" / "weights"

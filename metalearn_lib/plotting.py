@@ -6,11 +6,22 @@ Every figure in the course comes from here, so all chapters look alike: the same
 Figures are built as :class:`matplotlib.figure.Figure` objects, not through ``pyplot``'s global
 state, so a widget can redraw one without a notebook displaying it twice. In a notebook, a
 figure returned as a cell's last value is shown by the inline backend as usual.
+
+Sizes: one figure inch is :data:`PIXELS_PER_INCH` CSS pixels on screen (a 6.5-inch figure is
+650 px wide, its *natural* width). Widgets render their PNG at :data:`PIXEL_RATIO` times that
+many pixels and display it at the natural width, so it stays crisp on high-DPI screens.
+
+Failure states are said on the figure, not only in text: :func:`mark_problem` writes a boxed
+message on a panel ("MAML diverged at step 7: not drawn"), and :func:`problems` reads the
+messages of a figure back (the widgets show them in their readout too). :func:`off_chart_step`
+finds the first step at which a curve stops being drawable, and :func:`overflowing_texts` lists
+the texts cut by the figure's edge (the tests keep every explorer free of them).
 """
 
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Sequence
 
 import matplotlib as mpl
@@ -18,14 +29,33 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 __all__ = [
     "COLORS",
+    "PIXELS_PER_INCH",
+    "PIXEL_RATIO",
+    "PROBLEM_COLOR",
     "STYLE",
     "bar_weights",
+    "figure_size_px",
     "figure_to_png",
+    "hidden_since",
+    "mark_problem",
     "new_figure",
+    "off_chart_step",
+    "overflowing_texts",
+    "png_size",
+    "problems",
 ]
+
+#: CSS pixels per figure inch: a figure's natural on-screen width is ``width × PIXELS_PER_INCH``.
+PIXELS_PER_INCH = 100
+#: Device pixels per CSS pixel of the PNGs widgets display (2: crisp on high-DPI screens).
+PIXEL_RATIO = 2
+#: Frame and text colour of a failure message on a figure (vermillion, as in :data:`COLORS`).
+PROBLEM_COLOR = "#D55E00"
+_PROBLEM_GID = "metalearn-problem"
 
 #: Okabe–Ito palette, in the order lines and bars use it.
 COLORS: tuple[str, ...] = (
@@ -41,8 +71,8 @@ COLORS: tuple[str, ...] = (
 
 #: rcParams applied to every course figure (through :func:`new_figure`).
 STYLE: dict[str, object] = {
-    "figure.dpi": 100,
-    "savefig.dpi": 100,
+    "figure.dpi": PIXELS_PER_INCH,
+    "savefig.dpi": PIXELS_PER_INCH,
     "font.size": 10,
     "axes.titlesize": 11,
     "axes.labelsize": 10,
@@ -91,12 +121,144 @@ def new_figure(
     return figure, axes
 
 
-def figure_to_png(figure: Figure, *, dpi: int = 100) -> bytes:
-    """Render ``figure`` to PNG bytes, identical bytes for identical figures (no timestamp)."""
+def figure_to_png(figure: Figure, *, dpi: int = PIXELS_PER_INCH, **savefig_kwargs: object) -> bytes:
+    """Render ``figure`` to PNG bytes, identical bytes for identical figures (no timestamp).
+
+    ``dpi`` is device pixels per inch: :data:`PIXELS_PER_INCH` gives the natural size, twice that
+    a high-DPI picture. Other keyword arguments go to ``savefig`` (e.g. ``bbox_inches="tight"``).
+    """
     buffer = io.BytesIO()
     with mpl.rc_context(STYLE):
-        figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+        figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None}, **savefig_kwargs)
     return buffer.getvalue()
+
+
+def figure_size_px(figure: Figure) -> tuple[int, int]:
+    """The figure's natural on-screen size in CSS pixels, ``(width, height)``."""
+    width, height = figure.get_size_inches()
+    return round(width * PIXELS_PER_INCH), round(height * PIXELS_PER_INCH)
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """``(width, height)`` in pixels of PNG bytes, read from the IHDR header.
+
+    Raises:
+        ValueError: ``png`` is not a PNG.
+    """
+    if len(png) < 24 or not bytes(png[:8]) == b"\x89PNG\r\n\x1a\n" or bytes(png[12:16]) != b"IHDR":
+        raise ValueError("png must be the bytes of a PNG image")
+    width, height = struct.unpack(">II", bytes(png[16:24]))
+    return int(width), int(height)
+
+
+def mark_problem(ax: Axes, message: str, *, y: float | None = None) -> Text:
+    """Say a failure state on the panel itself: a framed message across ``ax``.
+
+    Use it wherever a curve is missing, left the axes or stopped ("MAML diverged at step 7: its
+    curve is not drawn"); :func:`problems` reads the messages back, so the readout can repeat them.
+
+    Args:
+        y: the message's centre in axes units; by default the middle of the panel, and each
+            further message on the same panel 0.17 lower.
+
+    Raises:
+        ValueError: an empty message.
+    """
+    if not isinstance(message, str) or not message.strip():
+        raise ValueError(f"message must be a non-empty string, got {message!r}")
+    if y is None:
+        y = 0.5 - 0.17 * sum(t.get_gid() == _PROBLEM_GID for t in ax.texts)
+    text = ax.text(
+        0.5, y, message, transform=ax.transAxes, ha="center", va="center", fontsize=9, color=PROBLEM_COLOR,
+        zorder=10, bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": PROBLEM_COLOR, "alpha": 0.95},
+    )
+    text.set_gid(_PROBLEM_GID)
+    return text
+
+
+def problems(figure: Figure) -> list[str]:
+    """The messages written on ``figure`` by :func:`mark_problem`, panel by panel."""
+    return [t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid() == _PROBLEM_GID]
+
+
+def off_chart_step(curves: np.ndarray, ylim: tuple[float, float]) -> tuple[int, str] | None:
+    """The first step at which a curve can no longer be seen, and why, or ``None``.
+
+    Args:
+        curves: ``[steps, points]``, the curve after each step (or ``[steps]``: one value a step).
+        ylim: the panel's ``(low, high)``.
+
+    Returns:
+        ``(step, "not finite")`` where the curve first holds NaN or ±inf, ``(step, "off the chart")``
+        where no part of it is inside ``ylim`` any more (no point inside, and no segment crossing
+        the band from above to below), whichever comes first; ``None`` when it is drawable at
+        every step.
+    """
+    values = np.asarray(curves, np.float64)
+    values = values.reshape(values.shape[0], -1) if values.ndim else values.reshape(1, 1)
+    low, high = float(min(ylim)), float(max(ylim))
+    for step, curve in enumerate(values):
+        if not np.all(np.isfinite(curve)):
+            return step, "not finite"
+        above, below = curve > high, curve < low
+        crosses = np.any(above[:-1] & below[1:]) or np.any(below[:-1] & above[1:])
+        if np.all(above | below) and not crosses:
+            return step, "off the chart"
+    return None
+
+
+def hidden_since(curves: np.ndarray, ylim: tuple[float, float]) -> tuple[int, str] | None:
+    """Whether the last curve of a run can be seen, and if not since when: ``None`` when the curve
+    after the last step is visible in ``ylim``; otherwise ``(step, reason)`` — the step from which it
+    has been out of sight without a break, and why (``"not finite"`` or ``"off the chart"``, as in
+    :func:`off_chart_step`; for ``"not finite"`` the step where it first became NaN or inf).
+    """
+    values = np.asarray(curves, np.float64)
+    values = values.reshape(values.shape[0], -1) if values.ndim else values.reshape(1, 1)
+    status = [off_chart_step(curve[None], ylim) for curve in values]
+    if status[-1] is None:
+        return None
+    reason = status[-1][1]
+    step = len(status) - 1
+    while step > 0 and status[step - 1] is not None and (reason != "not finite" or status[step - 1][1] == reason):
+        step -= 1
+    return step, reason
+
+
+def _drawn_texts(figure: Figure) -> list[Text]:
+    """The texts a draw of ``figure`` shows: figure texts and legends, and per panel its titles, axis
+    labels, notes, legend and the tick labels inside the view (not the ones matplotlib keeps but
+    does not draw)."""
+    texts: list[Text] = list(figure.texts)
+    legends = list(figure.legends)
+    for ax in figure.axes:
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        for axis in (ax.xaxis, ax.yaxis):
+            for tick in axis._update_ticks():  # the ticks inside the view interval, as drawn
+                texts += [tick.label1, tick.label2]
+        if ax.get_legend() is not None:
+            legends.append(ax.get_legend())
+    for legend in legends:
+        texts += [*legend.get_texts(), legend.get_title()]
+    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+def overflowing_texts(figure: Figure, *, tolerance_px: float = 1.0) -> list[str]:
+    """Texts of ``figure`` (titles, labels, ticks, legends, notes) that the figure's edge cuts.
+
+    Drawn at the natural size; a text is cut when its box reaches more than ``tolerance_px``
+    beyond the figure.
+    """
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    width, height = figure.bbox.width, figure.bbox.height
+    cut = []
+    for text in _drawn_texts(figure):
+        box = text.get_window_extent(renderer)
+        if box.x0 < -tolerance_px or box.y0 < -tolerance_px or box.x1 > width + tolerance_px \
+                or box.y1 > height + tolerance_px:
+            cut.append(text.get_text())
+    return cut
 
 
 def bar_weights(

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from metalearn_lib.authoring.lab import lab_environment
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS_DIR = REPO_ROOT / "tests" / "artifacts"
 
@@ -51,13 +53,10 @@ SERVER_START_TIMEOUT = 60.0
 SERVER_STOP_TIMEOUT = 15.0
 
 # JupyterLab user settings written into the temporary settings directory: no autosave (the
-# test must never rewrite a notebook), no news or update checks (no network, no toasts).
+# test must never rewrite a notebook). News and update checks are off through the learner's
+# configuration (metalearn_lib.authoring.lab, what `make lab` uses), which the test must prove.
 LAB_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false",
-        "checkForUpdates": False,
-    },
 }
 
 
@@ -126,8 +125,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def isolated_jupyter_env(base: Path) -> dict[str, str]:
-    """An environment whose Jupyter user directories all live under ``base``."""
+def isolated_jupyter_env(base: Path, role: str = "learner") -> dict[str, str]:
+    """An environment whose Jupyter user directories all live under ``base``, with ``role``'s
+    configuration (``make lab``: learner, ``make teach``: teacher) first on ``JUPYTER_CONFIG_PATH``."""
     dirs = {
         "JUPYTER_CONFIG_DIR": base / "config",
         "JUPYTER_DATA_DIR": base / "data",
@@ -145,9 +145,9 @@ def isolated_jupyter_env(base: Path) -> dict[str, str]:
         target.write_text(json.dumps(value))
     env = dict(os.environ)
     env.update({name: str(path) for name, path in dirs.items()})
-    env.pop("JUPYTER_PATH", None)
-    env.pop("JUPYTER_PLATFORM_DIRS", None)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for name in ("JUPYTER_PATH", "JUPYTER_PLATFORM_DIRS", "JUPYTER_CONFIG_PATH", "TF_CPP_MIN_LOG_LEVEL"):
+        env.pop(name, None)  # TensorFlow's quiet start is the library's job: the test must see it done
+    env = lab_environment(role, base=env)
     env["PYTHONUNBUFFERED"] = "1"
     # The kernel must find the same Python and tools as the tests.
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
@@ -263,11 +263,12 @@ def root_flag() -> list[str]:
 
 
 @contextlib.contextmanager
-def jupyterlab_server(root_dir: Path = REPO_ROOT) -> Iterator[Server]:
-    """A JupyterLab server on 127.0.0.1 serving ``root_dir``; stopped and reaped on exit."""
+def jupyterlab_server(root_dir: Path = REPO_ROOT, role: str = "learner") -> Iterator[Server]:
+    """A JupyterLab server on 127.0.0.1 serving ``root_dir`` as ``make lab`` (or, with
+    ``role="teacher"``, ``make teach``) configures it; stopped and reaped on exit."""
     with tempfile.TemporaryDirectory(prefix="metalearn-lab-") as tmp:
         base = Path(tmp)
-        env = isolated_jupyter_env(base)
+        env = isolated_jupyter_env(base, role)
         port, token = free_port(), secrets.token_hex(24)
         checkpoints = base / "checkpoints"
         checkpoints.mkdir()
@@ -283,7 +284,6 @@ def jupyterlab_server(root_dir: Path = REPO_ROOT) -> Iterator[Server]:
             f"--FileCheckpoints.checkpoint_dir={checkpoints}",
             f"--LabApp.workspaces_dir={base / 'lab-workspaces'}",
             f"--LabApp.user_settings_dir={base / 'lab-settings'}",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             *root_flag(),
         ]  # fmt: skip
         server = Server("jupyterlab", argv, port, token, base, "api/status")

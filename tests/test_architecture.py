@@ -13,7 +13,7 @@ from tests.notebook_tools import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "metalearn_lib"
 #: Utilities under everything: import nothing of the course.
-UTILITIES = {"seeding", "validation", "optim"}
+UTILITIES = {"seeding", "validation", "optim", "quiet_tf"}
 #: Ground floor (data and learners): imports only the utilities.
 GROUND_FLOOR = {"tasks", "models"}
 #: User-interface leaves: notebooks import them; nothing in the library's concept modules does.

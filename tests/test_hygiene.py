@@ -121,6 +121,22 @@ def test_plots_use_the_course_style_not_raw_pyplot(path):
         )
 
 
+TENSORFLOW_IMPORT = re.compile(r"^\s*(import tensorflow\b|from tensorflow\b)", re.MULTILINE)
+COURSE_IMPORT = re.compile(r"^\s*(import metalearn_lib\b|from metalearn_lib\b)", re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ids(ALL_NOTEBOOKS))
+def test_tensorflow_is_taken_from_the_course_library(path):
+    """``from metalearn_lib import tf``: a plain ``import tensorflow`` before the library prints
+    TensorFlow's C++ start-up lines into the notebook as a stderr box (see metalearn_lib.quiet_tf)."""
+    source = "\n".join(c.source for c in code_cells(nbformat.read(path, as_version=4)))
+    tensorflow, course = TENSORFLOW_IMPORT.search(source), COURSE_IMPORT.search(source)
+    if tensorflow is not None:
+        assert course is not None and course.start() < tensorflow.start(), (
+            f"{path.name} imports TensorFlow before metalearn_lib: "
+            "write `from metalearn_lib import seed_everything, tf`")
+
+
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ids(ALL_NOTEBOOKS))
 def test_no_sys_path_tricks(path):
     for cell in code_cells(nbformat.read(path, as_version=4)):

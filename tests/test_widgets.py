@@ -8,6 +8,7 @@ import pytest
 
 from metalearn_lib.welcome import stable_softmax
 from metalearn_lib.widgets import SCORE_PRESETS, View, WidgetApp, softmax_explorer, softmax_view
+from tests.check_tools import assert_every_setting_follows_the_kit
 
 
 def test_default_view_shows_the_softmax_of_the_default_scores():
@@ -46,11 +47,10 @@ def test_losses_preset_gives_the_lowest_loss_the_largest_weight():
     assert int(np.argmax(app.view.data["weights"])) == 2
 
 
-def test_static_fallback_for_renderers_without_widgets():
-    bundle = softmax_explorer()._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["image/png"]  # base64 PNG of the default view
-    assert bundle["text/plain"].startswith("τ = 1 ")
+def test_every_setting_follows_the_widget_kit():
+    app = softmax_explorer()
+    assert assert_every_setting_follows_the_kit(app) == 2 + len(SCORE_PRESETS)
+    assert app._repr_mimebundle_()[0]["text/plain"].startswith("τ = 1 ")
 
 
 def test_container_carries_the_css_classes_the_browser_test_uses():
@@ -87,3 +87,11 @@ def test_a_generic_app_rerenders_on_every_control():
     app.controls["a"].value = 3
     app.controls["b"].value = "y"
     assert calls == [(1, "x"), (3, "x"), (3, "y")]
+
+
+def test_the_naive_formulas_overflow_is_said_on_the_figure():
+    app = softmax_explorer()
+    assert app.view.notes == []
+    app.controls["preset"].value = "rewards 1001, 1002, 1003, 1000.5"
+    assert app.view.notes == ["naive formula: exp(1e+03) = inf and inf/inf = nan "
+                              "bars: the stable softmax (largest score subtracted first)"]

@@ -8,7 +8,7 @@ import pytest
 from metalearn_lib.averaging import bma_weights, ensemble_predict, performance_weights, run_hedge
 from metalearn_lib.models import init_mlp
 from metalearn_lib.widgets.averaging import RULES, Pool, averaging_explorer, pool_figure, regret_figure
-from tests.check_tools import move_first_control
+from tests.check_tools import assert_every_setting_follows_the_kit, move_first_control
 
 #: Untrained members stand in for trained ones (the widget only combines them).
 MEMBERS = [init_mlp([1, 16, 1], seed=s, init="he") for s in range(4)]
@@ -79,11 +79,9 @@ def test_each_rule_gives_its_weights(app):
     assert app.view.data["ensemble_mse"] == pytest.approx(app.view.data["best_mse"])
 
 
-def test_static_fallback_for_renderers_without_widgets(app):
-    bundle = app._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["image/png"]
-    assert bundle["text/plain"].startswith(RULES[0])
+def test_every_setting_follows_the_widget_kit(app):
+    assert assert_every_setting_follows_the_kit(app) == 2 + len(RULES)
+    assert app._repr_mimebundle_()[0]["text/plain"].startswith(RULES[0])
 
 
 def test_figures_have_the_expected_panels():

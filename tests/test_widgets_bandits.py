@@ -86,3 +86,15 @@ def test_lecture_figures_build_and_validate():
         training_curve_figure([])
     with pytest.raises(ValueError, match="curves"):
         exploration_figure({}, ylabel="x")
+
+
+def test_the_end_of_the_trial_is_said_instead_of_a_next_choice(agent):
+    app = bandit_explorer(agent, means=[0.2, 0.5, 0.8], pulls=6)
+    assert app.view.notes == ["all 6 pulls are played: there is no next choice to compare with the Bayes-optimal one"]
+    titles = [ax.get_title() for ax in app.view.figure.axes]
+    assert "the trial is over: where the 6 pulls went" in titles
+    assert not any("next" in title for title in titles)
+    app.controls["pulls"].value = 0
+    assert app.view.notes == [] and "no pulls yet" in app.readout.value
+    app.controls["pulls"].value = 1
+    assert "at 1 of 1 pull\n" in app.view.readout + "\n" or app.view.readout.endswith("1 of 1 pull")

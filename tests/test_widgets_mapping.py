@@ -18,7 +18,7 @@ from metalearn_lib.widgets.mapping import (
     fits_by_shots,
     true_curves,
 )
-from tests.check_tools import move_first_control
+from tests.check_tools import assert_every_setting_follows_the_kit, move_first_control
 
 FAMILY = LinearFamily(num_features=1, weight_mean=2.0, weight_std=0.5, noise_std=0.3)
 #: The family's own prior, in the ridge map's terms (no training needed): slope ~ N(2, 0.3²/0.36),
@@ -116,11 +116,9 @@ def test_the_same_seed_gives_the_same_tasks():
     assert a.query_mse(2, 4) == b.query_mse(2, 4)
 
 
-def test_static_fallback_for_renderers_without_widgets(app):
-    bundle = app._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["image/png"]
-    assert bundle["text/plain"].startswith("task 0 (")
+def test_every_setting_follows_the_widget_kit(app):
+    assert assert_every_setting_follows_the_kit(app) == 4 + len(app.controls["show"].options)
+    assert app._repr_mimebundle_()[0]["text/plain"].startswith("task 0 (")
 
 
 def test_container_carries_the_css_classes_the_browser_test_uses(app):
@@ -164,3 +162,13 @@ def test_figure_helpers_draw_without_error():
 def test_bad_arguments_are_rejected_with_a_clear_message(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_a_fit_outside_the_panel_is_said_in_words():
+    def far_away(support_x, support_y):
+        return lambda x: tf.ones_like(x) * 1e4
+
+    app = fit_explorer({"far away": far_away, **LEARNERS}, FAMILY, num_tasks=3)
+    assert app.view.notes == ["far away's fit lies outside the plot (y from 1e+04 to 1e+04)"]
+    app.controls["show"].value = "fixed prior"
+    assert app.view.notes == []

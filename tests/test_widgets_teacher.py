@@ -16,7 +16,7 @@ from metalearn_lib.widgets.teacher import (
     make_teacher,
     teacher_explorer,
 )
-from tests.check_tools import move_first_control
+from tests.check_tools import assert_every_setting_follows_the_kit, move_first_control
 
 _rng = np.random.default_rng(0)
 X = _rng.uniform(-2, 2, 20)
@@ -82,11 +82,9 @@ def test_a_gradient_teacher_below_the_stability_limit_converges(app):
     assert app.view.data["stopped"] == "target"
 
 
-def test_static_fallback_for_renderers_without_widgets(app):
-    bundle = app._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["image/png"]
-    assert bundle["text/plain"].startswith(TEACHERS[0])
+def test_every_setting_follows_the_widget_kit(app):
+    assert assert_every_setting_follows_the_kit(app) == 2 + len(TEACHERS)
+    assert app._repr_mimebundle_()[0]["text/plain"].startswith(TEACHERS[0])
 
 
 def test_figures_have_the_expected_panels():
@@ -114,3 +112,32 @@ def test_figures_have_the_expected_panels():
 def test_bad_arguments_are_rejected_with_a_clear_message(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_a_diverging_teacher_says_so_on_the_figure_and_under_the_readout(app):
+    app.controls["strength"].value = 3.0  # the gradient teacher far beyond its stability limit
+    notes = app.view.notes
+    assert app.view.data["stopped"] == "diverged"
+    steps = app.view.data["losses"].size - 1
+    assert notes[0] == f"diverged: the loss exceeded 10⁶ (or overflowed) at step {steps}"
+    assert f"⚠ {notes[0]}" in app.text_summary()
+    assert "\ndiverged" not in app.view.readout  # said once, as a note, not twice
+
+
+def test_a_line_that_leaves_the_fit_panel_is_reported_with_the_step_and_the_loss():
+    x = np.linspace(1.0, 3.0, 20)
+    task = LineTask(x, 1.5 * x - 3.0, max_steps=40)  # θ₀ = 0 (the line y = 0) is inside the panel
+    view = task.view(1.0, TEACHERS[1])  # the article's teacher (replace) jumps to θ = Xᵀy, far above the data
+    step = view.data["left_plot_at"]
+    assert step == 1
+    assert f"the learner's line left the plot at step 1: loss {view.data['losses'][1]:.3g}" in view.notes
+    assert any(note.startswith("stalled:") for note in view.notes)
+    legend = [t.get_text() for t in view.figure.axes[1].get_legend().get_texts()]
+    assert f"learner after {view.data['losses'].size - 1} steps (off the plot)" in legend
+
+
+def test_one_step_is_singular():
+    task = LineTask(X, Y, max_steps=40)
+    view = task.view(1.0, TEACHERS[3])  # the exact teacher lands in one step
+    legend = [t.get_text() for t in view.figure.axes[1].get_legend().get_texts()]
+    assert "learner after 1 step" in legend and view.notes == []

@@ -11,7 +11,7 @@ from metalearn_lib.models import forward, init_mlp, mse
 from metalearn_lib.tasks import SinusoidFamily
 from metalearn_lib.two_level import adapt
 from metalearn_lib.widgets.two_level import INNER_LRS, AdaptationGallery, adaptation_explorer, adaptation_figure
-from tests.check_tools import move_first_control
+from tests.check_tools import assert_every_setting_follows_the_kit, move_first_control
 
 FAMILY = SinusoidFamily()
 #: Two untrained initialisations stand in for the trained ones (the widget only fine-tunes).
@@ -104,11 +104,9 @@ def test_the_paper_figure_has_one_row_per_initialisation_and_one_column_per_k():
     assert len(figure.axes[0].lines) == 4  # the truth and three step counts
 
 
-def test_static_fallback_for_renderers_without_widgets(app):
-    bundle = app._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["image/png"]
-    assert bundle["text/plain"].startswith("task 0 (")
+def test_every_setting_follows_the_widget_kit(app):
+    assert assert_every_setting_follows_the_kit(app) == 6 + len(INNER_LRS)
+    assert app._repr_mimebundle_()[0]["text/plain"].startswith("task 0 (")
 
 
 def test_container_carries_the_css_classes_the_browser_test_uses(app):
@@ -134,3 +132,36 @@ def test_bad_arguments_are_rejected_with_a_clear_message(call, error, match):
 
 def test_tensor_dtype_is_kept():
     assert INITS["glorot"][0].dtype == tf.float32
+
+
+def broken_gallery(app, num_shots: int = 5, inner_lr: float = 0.01):
+    """The gallery's cached run for (K, α), with "glorot" blowing up from step 2 (NaN from step 4)
+    and "he" shifted far above the panel from step 3: the failure states of a too-large α."""
+    run = app.gallery._run(num_shots, inner_lr)
+    fits, errors = (array.copy() for array in run["glorot"])
+    fits[2:] = 1e6  # far above the panel (a curve scaled up instead would cross it: still visible)
+    errors[2:] = 1e9
+    fits[4:], errors[4:] = np.nan, np.nan
+    run["glorot"] = (fits, errors)
+    fits_he, errors_he = (array.copy() for array in run["he"])
+    fits_he[3:] += 1e3
+    run["he"] = (fits_he, errors_he)
+    return run
+
+
+def test_a_diverged_or_vanished_fit_is_said_in_words_with_its_step():
+    app = adaptation_explorer(INITS, FAMILY, num_tasks=4, max_steps=5)
+    broken_gallery(app)
+    app.controls["num_steps"].value = 5
+    assert app.view.data["failed"] == {"glorot": (4, "not finite"), "he": (3, "off the chart")}
+    assert app.view.notes == [
+        "glorot diverged: NaN from step 4 (query MSE 1e+09 at step 3); its curve is not drawn — try a smaller α",
+        f"he's fit left the plot at step 3 (query MSE {app.gallery.query_mse(0, 5, 3, 0.01)['he']:.3f})",
+    ]
+    assert "glorot " in app.view.readout and "→ diverged" in app.view.readout  # not "→ nan"
+    legend = [t.get_text() for t in app.view.figure.axes[0].get_legend().get_texts()]
+    assert "glorot, 5 steps (not visible)" in legend
+    app.controls["num_steps"].value = 2  # before the trouble starts, glorot is huge but finite: off the chart
+    assert app.view.data["failed"] == {"glorot": (2, "off the chart")}
+    app.controls["num_steps"].value = 1
+    assert app.view.notes == [] and "1 step of SGD" in app.view.readout

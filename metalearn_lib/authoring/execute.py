@@ -8,7 +8,8 @@ against, so they must be produced exactly as nbval will re-run them:
   ``--IPKernelApp.capture_fd_output=False`` so that TensorFlow's early C++ log lines are not
   captured as stderr (under pytest they are not, and nbval would report missing stderr);
 * the notebook's own folder as working directory;
-* ``PYTHONHASHSEED=0`` and ``TF_CPP_MIN_LOG_LEVEL=2`` in the kernel's environment;
+* ``PYTHONHASHSEED=0`` in the kernel's environment (TensorFlow's C++ log lines are kept quiet by the
+  library itself, :mod:`metalearn_lib.quiet_tf`);
 * no widget state stored (``metadata.widgets`` removed) and no per-cell timing metadata, so
   re-executing changes only what the code prints;
 * ``metadata.kernelspec`` normalised to ``python3`` / ``Python 3 (ipykernel)``;
@@ -56,7 +57,7 @@ DEFAULT_CELL_TIMEOUT = 600
 #: Seconds a whole notebook may run (kernel start included) before execution is abandoned.
 DEFAULT_WALL_TIMEOUT = 1800
 #: Environment variables set for the kernel, on top of the current environment.
-KERNEL_ENV: dict[str, str] = {"PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
+KERNEL_ENV: dict[str, str] = {"PYTHONHASHSEED": "0"}
 #: The kernelspec every executed notebook records.
 KERNELSPEC: dict[str, str] = {
     "display_name": "Python 3 (ipykernel)",

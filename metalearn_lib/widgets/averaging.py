@@ -41,6 +41,9 @@ RULES: tuple[str, ...] = (
     "uniform",
     "best on validation",
 )
+#: Short names of the rules, for panel titles.
+RULE_NAMES: dict[str, str] = dict(zip(RULES, ("softmax of −MSE / τ", "tempered BMA", "uniform", "best one"),
+                                      strict=True))
 _TEST_STYLE: dict[str, Any] = dict(s=8, color="#999999", alpha=0.5, zorder=1)
 
 
@@ -136,7 +139,9 @@ class Pool:
         ensemble_mse = self.test_mse_of(weights)
         uniform_mse = self.test_mse_of(self.weights(RULES[2], 1.0))
         best_mse = float(self.test_mse[self.best])
-        figure = pool_figure(self, weights, title=f"{rule}, τ = {temperature:.3g}")
+        uses_temperature = rule in RULES[:2]
+        figure = pool_figure(self, weights, title=f"the ensemble, τ = {temperature:.3g}" if uses_temperature
+                             else f"the ensemble ({rule})", weights_title=f"weights: {RULE_NAMES[rule]}")
         readout = (
             f"{rule}   τ = {temperature:.3g}   (τ is ignored by 'uniform' and 'best')\n"
             f"weights = [{', '.join(f'{w:.2f}' for w in weights)}]\n"
@@ -148,12 +153,13 @@ class Pool:
         return View(figure=figure, readout=readout, data=data)
 
 
-def pool_figure(pool: Pool, weights: Any, *, title: str = "", width: float = 10.0, height: float = 3.4) -> Figure:
+def pool_figure(pool: Pool, weights: Any, *, title: str = "", weights_title: str = "weights", width: float = 9.0,
+                height: float = 3.4) -> Figure:
     """Left: the weights as bars. Right: every member's fit (thin), the weighted ensemble's (thick),
     the truth (black) and the held-out points (grey)."""
     weights = np.asarray(weights, np.float64)
     figure, axes = new_figure(1, 2, width=width, height=height)
-    bar_weights(axes[0, 0], [str(i + 1) for i in range(pool.num_members)], weights, title="weights")
+    bar_weights(axes[0, 0], [str(i + 1) for i in range(pool.num_members)], weights, title=weights_title)
     axes[0, 0].set_xlabel("learner")
     ax = axes[0, 1]
     ax.scatter(pool.test_x[:, 0], pool.test_y[:, 0], label="held-out points", **_TEST_STYLE)

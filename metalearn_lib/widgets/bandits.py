@@ -29,9 +29,9 @@ from metalearn_lib.bandits.bayes_optimal import bayes_optimal_solver
 from metalearn_lib.bandits.env import pull
 from metalearn_lib.bandits.policies import beta_pdf
 from metalearn_lib.bandits.rl2 import RL2Agent
-from metalearn_lib.plotting import COLORS, new_figure
+from metalearn_lib.plotting import COLORS, mark_problem, new_figure
 from metalearn_lib.rl import derive_seed
-from metalearn_lib.widgets.core import View, WidgetApp
+from metalearn_lib.widgets.core import View, WidgetApp, plural, size_control
 
 __all__ = [
     "BanditTrace",
@@ -165,9 +165,9 @@ def _explorer_view(agent: RL2Agent, means: list[float], pulls: int, seed: int) -
         s_t, f_t = trace.counts(t, k)
         q_t = solver.q_values(s_t, f_t, n - t)
         agreed += int(q_t[trace.actions[t]] >= q_t.max() - 1e-12)
-    figure, axes = new_figure(1, 2, width=10.0, height=3.3)
+    figure, axes = new_figure(1, 2, width=9.0, height=3.3)
     _draw_posteriors(axes[0, 0], successes, failures, means)
-    axes[0, 0].set_title(f"posteriors after {pulls} of {n} pulls (true means dashed)")
+    axes[0, 0].set_title(f"posteriors after {pulls}/{n} pulls (true means dashed)")
     ax = axes[0, 1]
     arms = np.arange(k)
     labels = [f"arm {a + 1}" for a in arms]
@@ -188,21 +188,27 @@ def _explorer_view(agent: RL2Agent, means: list[float], pulls: int, seed: int) -
         ax.set_ylim(0.0, 1.05)
         handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
         ax.legend(handles, [h.get_label() for h in handles], loc="upper left", fontsize=7)
+        ax.set_ylabel("probability")
+        ax.set_title(f"pull {pulls + 1}: the agent's choice vs the Bayes-optimal one")
         next_agent = int(np.argmax(policy))
         verdict = (f"next pull: the agent prefers arm {next_agent + 1} (π = {policy[next_agent]:.2f}); "
                    f"Bayes-optimal: arm {', '.join(str(a + 1) for a in best)} (Q = {q.max():.2f})")
     else:
         ax.bar(arms, np.bincount(trace.actions, minlength=k) / n, color=COLORS[0])
         ax.set_ylim(0.0, 1.05)
-        verdict = "the trial is over"
+        ax.set_ylabel("share of the pulls")
+        ax.set_title(f"the trial is over: where the {plural(n, 'pull')} went")
+        mark_problem(ax, f"all {plural(n, 'pull')} are played: there is no next\n"
+                         "choice to compare with the Bayes-optimal one", y=0.78)
+        verdict = f"the trial is over: all {plural(n, 'pull')} played (the bars show where they went)"
         policy, q = np.zeros(k), np.zeros(k)
     ax.set_xticks(arms, labels)
-    ax.set_ylabel("probability")
-    ax.set_title("the agent's next choice vs the Bayes-optimal one")
     total = float(trace.rewards[:pulls].sum())
+    agreement = (f"so far the agent chose a Bayes-optimal arm at {agreed} of {plural(pulls, 'pull')}" if pulls
+                 else "no pulls yet: step the trial with ▶ or the 'pulls played' slider")
     readout = (f"means = [{', '.join(f'{m:.2f}' for m in means)}]   pulls played {pulls} of {n}   "
                f"reward so far {total:.0f}\n"
-               f"{verdict}\nso far the agent chose a Bayes-optimal arm at {agreed} of {pulls} pulls")
+               f"{verdict}\n{agreement}")
     data = {"actions": trace.actions[:pulls], "rewards": trace.rewards[:pulls], "policy": policy, "q_values": q,
             "agreed": agreed, "total_reward": total, "means": list(means), "pulls": pulls}
     return View(figure=figure, readout=readout, data=data)
@@ -239,13 +245,13 @@ def bandit_explorer(agent: RL2Agent, *, means: Sequence[float] | None = None, pu
     style = {"description_width": "initial"}
     controls: dict[str, ipywidgets.ValueWidget] = {
         f"mean_{a}": ipywidgets.FloatSlider(value=means[a], min=0.0, max=1.0, step=0.05, description=f"p{a + 1}",
-                                            readout_format=".2f", continuous_update=False,
-                                            layout=ipywidgets.Layout(width="180px"), style=style)
+                                            readout_format=".2f", continuous_update=False, style=style)
         for a in range(k)
     }
     controls["pulls"] = ipywidgets.Play(value=pulls, min=0, max=n, step=1, interval=700, description="pulls played")
     slider = ipywidgets.IntSlider(value=pulls, min=0, max=n, description="pulls played", continuous_update=False,
                                   style=style)
+    size_control(slider)
     ipywidgets.jslink((controls["pulls"], "value"), (slider, "value"))
 
     def render(**values: Any) -> View:

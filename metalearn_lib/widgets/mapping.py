@@ -24,9 +24,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from metalearn_lib.mapping import Learner, ShotsComparison
-from metalearn_lib.plotting import COLORS, new_figure
+from metalearn_lib.plotting import COLORS, mark_problem, new_figure, off_chart_step
 from metalearn_lib.tasks import TaskBatch, TaskFamily
-from metalearn_lib.widgets.core import View, WidgetApp
+from metalearn_lib.widgets.core import View, WidgetApp, plural
 
 __all__ = [
     "ALL_LEARNERS",
@@ -296,10 +296,17 @@ class FitGallery:
         figure, axes = new_figure(width=width, height=height)
         draw_fit(axes[0, 0], self.grid, self.truth[task], support_x, support_y, shown, colors=self.colors,
                  title=f"task {task}, K = {num_shots}: each learner's fit f_D")
-        axes[0, 0].set_ylim(*self._ylim(task))
+        ylim = self._ylim(task)
+        axes[0, 0].set_ylim(*ylim)
+        for name, fit in shown.items():
+            departure = off_chart_step(fit[None], ylim)
+            if departure is not None:
+                where = "is not finite (NaN or inf)" if departure[1] == "not finite" else \
+                    f"lies outside the plot (y from {fit.min():.3g} to {fit.max():.3g})"
+                mark_problem(axes[0, 0], f"{name}'s fit {where}")
         best = min(errors, key=errors.get)
         readout = (
-            f"task {task} (true {self.describe_task(task)})   K = {num_shots} support point{'s' * (num_shots > 1)}\n"
+            f"task {task} (true {self.describe_task(task)})   K = {plural(num_shots, 'support point')}\n"
             f"query MSE on {self.batch.num_query} points:   "
             + "   ".join(f"{name} {err:.3f}" for name, err in errors.items())
             + f"   (lowest: {best})"

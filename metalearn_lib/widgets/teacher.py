@@ -24,10 +24,10 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
-from metalearn_lib.plotting import COLORS, new_figure
+from metalearn_lib.plotting import COLORS, hidden_since, mark_problem, new_figure
 from metalearn_lib.teacher.linear import ArticleTeacher, ExactLinearTeacher, GradientTeacher, linear_loss
 from metalearn_lib.teacher.loop import LearnerState, Trajectory, run_teacher_loop, steps_to_target
-from metalearn_lib.widgets.core import View, WidgetApp
+from metalearn_lib.widgets.core import View, WidgetApp, plural
 
 __all__ = [
     "TEACHERS",
@@ -115,36 +115,71 @@ class LineTask:
         return run_teacher_loop(teacher, self.loss, self.init, max_steps=self.max_steps,
                                 target_loss=self.target, diverge_above=1e6)
 
+    def fitted_lines(self, trajectory: Trajectory, grid: np.ndarray) -> np.ndarray:
+        """The learner's line a·x + b on ``grid`` after each step, ``[T + 1, len(grid)]``."""
+        slopes_offsets = np.array([np.asarray(params[0], np.float64).ravel() for params in trajectory.params])
+        with np.errstate(over="ignore", invalid="ignore"):
+            return slopes_offsets[:, :1] * grid[None, :] + slopes_offsets[:, 1:]
+
+    def fit_ylim(self) -> tuple[float, float]:
+        """The y-range of the fit panel: the data with a margin."""
+        low, high = float(self.y_points.min()), float(self.y_points.max())
+        margin = 0.5 * (high - low)
+        return low - margin, high + margin
+
     def view(self, strength: float, teacher: str) -> View:
-        """The explorer's render function."""
+        """The explorer's render function.
+
+        A run that diverged, stalled or whose line left the fit panel says so on the figure and in
+        the readout, with the step where it happened.
+        """
         trajectory = self.run(teacher, strength)
         reached = steps_to_target(trajectory, self.target)
         losses = trajectory.losses
+        steps = trajectory.num_steps
         moved = float(np.max(np.abs(np.asarray(trajectory.params[-1][0]) - np.asarray(trajectory.params[-2][0])))) \
-            if trajectory.num_steps >= 1 else 0.0
+            if steps >= 1 else 0.0
         if trajectory.stopped == "diverged":
-            status = f"diverged: the loss exceeded 10⁶ (or overflowed) at step {trajectory.num_steps}"
+            status = f"diverged: the loss exceeded 10⁶ (or overflowed) at step {steps}"
         elif reached is not None:
             status = f"reached the target L* + 0.01 at step {reached}"
         elif moved < 1e-9:
             status = "stalled: the teacher stopped moving the learner above the target"
         else:
-            status = f"still above the target after {trajectory.num_steps} steps"
+            status = f"still above the target after {plural(steps, 'step')}"
         final = trajectory.final_loss
-        figure = _explorer_figure(self, trajectory, title=f"{teacher.split(':')[0]}, strength {strength:.3g}")
-        readout = (
+        grid = np.linspace(self.x_points.min(), self.x_points.max(), 50)
+        departure = hidden_since(self.fitted_lines(trajectory, grid), self.fit_ylim())
+        left_plot = None
+        if departure is not None:
+            step, reason = departure
+            if reason == "not finite":
+                left_plot = f"the learner's line is not drawn: its parameters overflowed at step {step}"
+            elif step == 0:
+                left_plot = f"the learner's line is outside the plot from the start: loss {_format_loss(losses[0])}"
+            else:
+                left_plot = f"the learner's line left the plot at step {step}: loss {_format_loss(losses[step])}"
+        failed = trajectory.stopped == "diverged" or status.startswith("stalled")
+        figure = _explorer_figure(self, trajectory, grid, title=f"{teacher.split(':')[0]}, strength {strength:.3g}",
+                                  status=status if failed else None, left_plot=left_plot)
+        readout = (  # a failure's status is shown as a note (⚠) under the readout
             f"{teacher}   strength {strength:.3g}\n"
-            f"final loss {final:.3g}   optimum L* {self.loss_star:.3g}   steps to target: "
-            f"{'—' if reached is None else reached}\n{status}"
+            f"final loss {_format_loss(final)}   optimum L* {self.loss_star:.3g}   steps to target: "
+            f"{'—' if reached is None else reached}" + ("" if failed else f"\n{status}")
         )
         data = {"losses": losses, "stopped": trajectory.stopped, "steps_to_target": reached, "final_loss": final,
                 "final_params": np.asarray(trajectory.final_params[0]).ravel(), "status": status,
-                "strength": strength, "teacher": teacher}
+                "strength": strength, "teacher": teacher, "left_plot_at": None if departure is None else departure[0]}
         return View(figure=figure, readout=readout, data=data)
 
 
-def _explorer_figure(task: LineTask, trajectory: Trajectory, *, title: str) -> Figure:
-    figure, axes = new_figure(1, 2, width=10.0, height=3.4)
+def _format_loss(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _explorer_figure(task: LineTask, trajectory: Trajectory, grid: np.ndarray, *, title: str,
+                     status: str | None = None, left_plot: str | None = None) -> Figure:
+    figure, axes = new_figure(1, 2, width=9.0, height=3.4)
     ax = axes[0, 0]
     steps = np.arange(trajectory.losses.size)
     finite = np.where(np.isfinite(trajectory.losses), trajectory.losses, np.nan)
@@ -156,20 +191,21 @@ def _explorer_figure(task: LineTask, trajectory: Trajectory, *, title: str) -> F
     ax.set_ylabel("loss (log scale)")
     ax.set_title(title)
     ax.legend(loc="best", fontsize=7)
+    if status is not None:
+        mark_problem(ax, status.replace(": ", ":\n", 1))
     ax = axes[0, 1]
     ax.scatter(task.x_points, task.y_points, s=14, color="#777777", label="data")
-    grid = np.linspace(task.x_points.min(), task.x_points.max(), 50)
     a_star, b_star = np.asarray(task.theta_star).ravel()
     ax.plot(grid, a_star * grid + b_star, color="#000000", ls="--", lw=1.2, label="optimum θ*")
-    a, b = np.asarray(trajectory.final_params[0]).ravel()
-    ax.plot(grid, a * grid + b, color=COLORS[3], lw=2.2, label=f"learner after {trajectory.num_steps} steps")
-    low, high = float(task.y_points.min()), float(task.y_points.max())
-    margin = 0.5 * (high - low)
-    ax.set_ylim(low - margin, high + margin)
+    ax.plot(grid, task.fitted_lines(trajectory, grid)[-1], color=COLORS[3], lw=2.2,
+            label=f"learner after {plural(trajectory.num_steps, 'step')}" + (" (off the plot)" if left_plot else ""))
+    ax.set_ylim(*task.fit_ylim())
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_title("the learner's fit")
     ax.legend(loc="upper left", fontsize=7)
+    if left_plot is not None:
+        mark_problem(ax, left_plot.replace(": ", ":\n", 1), y=0.3)
     return figure
 
 

@@ -25,10 +25,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from metalearn_lib.models import forward, mse, tile_params
-from metalearn_lib.plotting import COLORS, new_figure
+from metalearn_lib.plotting import COLORS, hidden_since, mark_problem, new_figure
 from metalearn_lib.tasks import SinusoidFamily
 from metalearn_lib.two_level import adapt
-from metalearn_lib.widgets.core import View, WidgetApp
+from metalearn_lib.widgets.core import View, WidgetApp, plural
 
 __all__ = [
     "INNER_LRS",
@@ -177,39 +177,81 @@ class AdaptationGallery:
         margin = max(1.0, 0.6 * amplitude)
         return -amplitude - margin, amplitude + margin
 
+    def failure(self, task: int, num_shots: int, num_steps: int, inner_lr: float) -> dict[str, tuple[int, str]]:
+        """``{name: (step, reason)}`` for each initialisation whose fit cannot be seen after ``num_steps``
+        steps: ``reason`` is ``"not finite"`` (the steps diverged to NaN or inf; ``step`` is the first
+        such step) or ``"off the chart"`` (``step`` is where the fit left the panel's y-range)."""
+        self._check(task, num_shots, num_steps, inner_lr)
+        ylim = self.ylim(task)
+        failed = {}
+        for name, (fits, _) in self._run(num_shots, inner_lr).items():
+            hidden = hidden_since(fits[: num_steps + 1, task], ylim)
+            if hidden is not None:
+                failed[name] = hidden
+        return failed
+
     def view(self, num_shots: int, num_steps: int, inner_lr: float, task: int, *, width: float = 6.5,
              height: float = 3.6) -> View:
-        """The explorer's render function: every initialisation before and after ``num_steps`` steps."""
+        """The explorer's render function: every initialisation before and after ``num_steps`` steps.
+
+        An initialisation whose steps diverged (NaN or inf) or whose fit left the panel is said so on
+        the panel and in the readout, with the step where it happened.
+        """
         self._check(task, num_shots, num_steps, inner_lr)
         before = self.fits(task, num_shots, 0, inner_lr)
         after = self.fits(task, num_shots, num_steps, inner_lr)
         mse_before = self.query_mse(task, num_shots, 0, inner_lr)
         mse_after = self.query_mse(task, num_shots, num_steps, inner_lr)
+        failed = self.failure(task, num_shots, num_steps, inner_lr)
         support_x, support_y = self.support(task, num_shots)
+        steps = plural(num_steps, "step")
         figure, axes = new_figure(width=width, height=height)
         ax = axes[0, 0]
         ax.plot(self.grid, self.truth[task], color=_TRUTH_COLOR, lw=2.2, label="true function")
         for name in self.inits:
             color = self.colors[name]
             ax.plot(self.grid, before[name], color=color, lw=1.2, ls=":", label=f"{name}, before")
-            steps = f"{num_steps} step{'s' * (num_steps != 1)}"
-            ax.plot(self.grid, after[name], color=color, lw=2.0, label=f"{name}, {steps}")
+            hidden = " (not visible)" if name in failed else ""
+            ax.plot(self.grid, after[name], color=color, lw=2.0, label=f"{name}, {steps}{hidden}")
         ax.scatter(support_x, support_y, label=f"support set (K = {num_shots})", **_SUPPORT_STYLE)
         ax.set_ylim(*self.ylim(task))
         ax.set_xlabel("x")
         ax.set_ylabel("y")
-        ax.set_title(f"task {task}: {num_steps} SGD step{'s' * (num_steps != 1)}, α = {inner_lr:g}, K = {num_shots}")
+        ax.set_title(f"task {task}: {num_steps} SGD {steps.split()[1]}, α = {inner_lr:g}, K = {num_shots}")
         ax.legend(loc="upper right", fontsize=7, ncol=2)
+        notes = {name: self._failure_message(name, step, reason, task, num_shots, inner_lr)
+                 for name, (step, reason) in failed.items()}
+        for message in notes.values():
+            mark_problem(ax, message)
+        shown_after = {n: "diverged" if failed.get(n, (0, ""))[1] == "not finite" else _format_mse(mse_after[n])
+                       for n in self.inits}
         readout = (
-            f"task {task} (true {self.describe_task(task)})   K = {num_shots}   {num_steps} step"
-            f"{'s' * (num_steps != 1)} of SGD, α = {inner_lr:g}\n"
+            f"task {task} (true {self.describe_task(task)})   K = {num_shots}   {steps} of SGD, α = {inner_lr:g}\n"
             f"query MSE on {self.batch.num_query} points, before → after:   "
-            + "   ".join(f"{n} {mse_before[n]:.3f} → {mse_after[n]:.3f}" for n in self.inits)
+            + "   ".join(f"{n} {_format_mse(mse_before[n])} → {shown_after[n]}" for n in self.inits)
         )
         data = {"task": task, "num_shots": num_shots, "num_steps": num_steps, "inner_lr": inner_lr,
                 "query_mse": mse_after, "query_mse_before": mse_before, "fits": after, "fits_before": before,
-                "support_x": support_x, "support_y": support_y, "truth": self.truth[task]}
+                "support_x": support_x, "support_y": support_y, "truth": self.truth[task], "failed": failed}
         return View(figure=figure, readout=readout, data=data)
+
+    def _failure_message(self, name: str, step: int, reason: str, task: int, num_shots: int,
+                         inner_lr: float) -> str:
+        errors = self._run(num_shots, inner_lr)[name][1][:, task]
+        if reason == "not finite":
+            fits = self._run(num_shots, inner_lr)[name][0][step, task]
+            kind = "NaN" if np.isnan(errors[step]) or np.isnan(fits).any() else "inf"
+            last = f" (query MSE {_format_mse(errors[step - 1])} at step {step - 1})" if step else ""
+            return (f"{name} diverged: {kind} from step {step}{last};\n"
+                    f"its curve is not drawn — try a smaller α")
+        if step == 0:
+            return f"{name}'s fit lies outside the plot before any step (query MSE {_format_mse(errors[0])})"
+        return f"{name}'s fit left the plot at step {step} (query MSE {_format_mse(errors[step])})"
+
+
+def _format_mse(value: float) -> str:
+    """An MSE for the readout: three decimals, or three significant digits once it is large."""
+    return f"{value:.3f}" if np.isfinite(value) and abs(value) < 1e3 else f"{value:.3g}"
 
 
 def draw_adaptation(

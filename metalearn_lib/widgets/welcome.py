@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import ipywidgets
 import numpy as np
 
-from metalearn_lib.plotting import bar_weights, new_figure
+from metalearn_lib.plotting import bar_weights, mark_problem, new_figure
 from metalearn_lib.welcome import naive_softmax, stable_softmax
 from metalearn_lib.widgets.core import View, WidgetApp
 
@@ -31,6 +31,12 @@ def softmax_view(scores: Sequence[float], temperature: float, labels: Sequence[s
     naive = naive_softmax(scores_array, temperature)
     figure, axes = new_figure(width=5.5, height=3.0)
     bar_weights(axes[0, 0], labels, weights, title=f"softmax weights at temperature τ = {temperature:.3g}")
+    if not np.all(np.isfinite(naive)):
+        largest = float(np.max(scores_array / temperature))
+        axes[0, 0].set_ylim(0.0, 1.6)  # room above the bars for the message
+        axes[0, 0].set_yticks(np.linspace(0.0, 1.0, 6))
+        mark_problem(axes[0, 0], f"naive formula: exp({largest:.3g}) = inf and inf/inf = nan\n"
+                                 "bars: the stable softmax (largest score subtracted first)", y=0.85)
     entropy = float(-(weights * np.log(np.clip(weights, 1e-300, None))).sum())
     readout = (
         f"τ = {temperature:.3g}   weights = [{', '.join(f'{w:.3f}' for w in weights)}]   "
