@@ -133,7 +133,7 @@ def test_a_line_that_leaves_the_fit_panel_is_reported_with_the_step_and_the_loss
     assert f"the learner's line left the plot at step 1: loss {view.data['losses'][1]:.3g}" in view.notes
     assert any(note.startswith("stalled:") for note in view.notes)
     legend = [t.get_text() for t in view.figure.axes[1].get_legend().get_texts()]
-    assert f"learner after {view.data['losses'].size - 1} steps (off the plot)" in legend
+    assert f"learner after {view.data['losses'].size - 1} steps (not visible)" in legend
 
 
 def test_one_step_is_singular():

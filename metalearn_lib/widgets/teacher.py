@@ -198,7 +198,7 @@ def _explorer_figure(task: LineTask, trajectory: Trajectory, grid: np.ndarray, *
     a_star, b_star = np.asarray(task.theta_star).ravel()
     ax.plot(grid, a_star * grid + b_star, color="#000000", ls="--", lw=1.2, label="optimum θ*")
     ax.plot(grid, task.fitted_lines(trajectory, grid)[-1], color=COLORS[3], lw=2.2,
-            label=f"learner after {plural(trajectory.num_steps, 'step')}" + (" (off the plot)" if left_plot else ""))
+            label=f"learner after {plural(trajectory.num_steps, 'step')}" + (" (not visible)" if left_plot else ""))
     ax.set_ylim(*task.fit_ylim())
     ax.set_xlabel("x")
     ax.set_ylabel("y")

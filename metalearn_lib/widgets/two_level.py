@@ -217,12 +217,10 @@ class AdaptationGallery:
         ax.set_ylim(*self.ylim(task))
         ax.set_xlabel("x")
         ax.set_ylabel("y")
-        ax.set_title(f"task {task}: {num_steps} SGD {steps.split()[1]}, α = {inner_lr:g}, K = {num_shots}")
+        ax.set_title(f"task {task}: {plural(num_steps, 'SGD step')}, α = {inner_lr:g}, K = {num_shots}")
         ax.legend(loc="upper right", fontsize=7, ncol=2)
-        notes = {name: self._failure_message(name, step, reason, task, num_shots, inner_lr)
-                 for name, (step, reason) in failed.items()}
-        for message in notes.values():
-            mark_problem(ax, message)
+        for name, (step, reason) in failed.items():
+            mark_problem(ax, self._failure_message(name, step, reason, task, num_shots, inner_lr))
         shown_after = {n: "diverged" if failed.get(n, (0, ""))[1] == "not finite" else _format_mse(mse_after[n])
                        for n in self.inits}
         readout = (
