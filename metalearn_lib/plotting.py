@@ -14,7 +14,8 @@ many pixels and display it at the natural width, so it stays crisp on high-DPI s
 Failure states are said on the figure, not only in text: :func:`mark_problem` writes a boxed
 message on a panel ("MAML diverged at step 7: not drawn"), and :func:`problems` reads the
 messages of a figure back (the widgets show them in their readout too). :func:`off_chart_step`
-finds the first step at which a curve stops being drawable, and :func:`overflowing_texts` lists
+finds the first step at which a curve stops being drawable, :func:`hidden_since` the step since
+which the last one has been out of sight, and :func:`overflowing_texts` lists
 the texts cut by the figure's edge (the tests keep every explorer free of them).
 """
 
@@ -181,6 +182,22 @@ def problems(figure: Figure) -> list[str]:
     return [t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid() == _PROBLEM_GID]
 
 
+def _as_steps(curves: np.ndarray) -> np.ndarray:
+    """``curves`` as ``[steps, points]`` float64 (one value a step becomes one point a step)."""
+    values = np.asarray(curves, np.float64)
+    return values.reshape(values.shape[0], -1) if values.ndim else values.reshape(1, 1)
+
+
+def _why_hidden(curve: np.ndarray, low: float, high: float) -> str | None:
+    """``"not finite"``, ``"off the chart"`` (no point inside [low, high] and no segment crossing the
+    band from above to below), or ``None`` when the curve can be seen."""
+    if not np.all(np.isfinite(curve)):
+        return "not finite"
+    above, below = curve > high, curve < low
+    crosses = np.any(above[:-1] & below[1:]) or np.any(below[:-1] & above[1:])
+    return "off the chart" if np.all(above | below) and not crosses else None
+
+
 def off_chart_step(curves: np.ndarray, ylim: tuple[float, float]) -> tuple[int, str] | None:
     """The first step at which a curve can no longer be seen, and why, or ``None``.
 
@@ -194,16 +211,11 @@ def off_chart_step(curves: np.ndarray, ylim: tuple[float, float]) -> tuple[int, 
         the band from above to below), whichever comes first; ``None`` when it is drawable at
         every step.
     """
-    values = np.asarray(curves, np.float64)
-    values = values.reshape(values.shape[0], -1) if values.ndim else values.reshape(1, 1)
     low, high = float(min(ylim)), float(max(ylim))
-    for step, curve in enumerate(values):
-        if not np.all(np.isfinite(curve)):
-            return step, "not finite"
-        above, below = curve > high, curve < low
-        crosses = np.any(above[:-1] & below[1:]) or np.any(below[:-1] & above[1:])
-        if np.all(above | below) and not crosses:
-            return step, "off the chart"
+    for step, curve in enumerate(_as_steps(curves)):
+        reason = _why_hidden(curve, low, high)
+        if reason is not None:
+            return step, reason
     return None
 
 
@@ -213,14 +225,13 @@ def hidden_since(curves: np.ndarray, ylim: tuple[float, float]) -> tuple[int, st
     has been out of sight without a break, and why (``"not finite"`` or ``"off the chart"``, as in
     :func:`off_chart_step`; for ``"not finite"`` the step where it first became NaN or inf).
     """
-    values = np.asarray(curves, np.float64)
-    values = values.reshape(values.shape[0], -1) if values.ndim else values.reshape(1, 1)
-    status = [off_chart_step(curve[None], ylim) for curve in values]
-    if status[-1] is None:
+    low, high = float(min(ylim)), float(max(ylim))
+    status = [_why_hidden(curve, low, high) for curve in _as_steps(curves)]
+    reason = status[-1]
+    if reason is None:
         return None
-    reason = status[-1][1]
     step = len(status) - 1
-    while step > 0 and status[step - 1] is not None and (reason != "not finite" or status[step - 1][1] == reason):
+    while step > 0 and status[step - 1] is not None and (reason != "not finite" or status[step - 1] == reason):
         step -= 1
     return step, reason
 
