@@ -42,7 +42,7 @@ import numpy as np
 import tensorflow as tf
 
 from metalearn_lib.models import Activation, forward, init_mlp, mse, tile_params
-from metalearn_lib.optim import AdamState, adam_init, adam_update, run_in_chunks
+from metalearn_lib.optim import AdamState, adam_init, adam_update, build_cached, compile_training_loop, run_in_chunks
 from metalearn_lib.tasks import TaskBatch, TaskFamily
 from metalearn_lib.validation import check_int, check_number, check_rate
 
@@ -561,15 +561,6 @@ def _run_chunks(
     return params, losses, wall_s
 
 
-def _cached(builder: Callable[..., Any], *static: Any) -> Any:
-    """``builder(*static)`` through its lru_cache when ``static`` is hashable, else afresh."""
-    try:
-        hash(static)
-    except TypeError:
-        return builder.__wrapped__(*static)
-    return builder(*static)
-
-
 Objective = Callable[[list[tf.Tensor], TaskBatch, tf.Tensor], tf.Tensor]
 
 
@@ -581,29 +572,26 @@ def _adam_chunk(objective: Objective, family: TaskFamily, meta_batch_size: int, 
     Iteration t draws ``meta_batch_size`` tasks with the stateless seed ``[seed, 2t]`` and a
     support mask keeping the first K_i ~ U{low, …, high} points of task i (seed ``[seed, 2t + 1]``);
     ``project`` (if given) maps the parameters back to their allowed set after each step.
+    The loop is :func:`metalearn_lib.optim.compile_training_loop`'s.
     """
 
-    @tf.function
-    def run_chunk(carry: tuple[list[tf.Tensor], AdamState], start: tf.Tensor, length: int):
+    def one_iteration(carry: tuple[list[tf.Tensor], AdamState],
+                      it: tf.Tensor) -> tuple[tuple[list[tf.Tensor], AdamState], tf.Tensor]:
         params, state = carry
-        losses = tf.TensorArray(params[0].dtype, size=length)
-        for i in tf.range(length, dtype=tf.int64):
-            it = start + i
-            batch = family.sample(meta_batch_size, high, num_query,
-                                  seed=tf.stack([tf.constant(seed, tf.int64), 2 * it]))
-            mask = _shot_mask(tf.stack([tf.constant(seed, tf.int64), 2 * it + 1]),
-                              meta_batch_size, low, high, params[0].dtype)
-            with tf.GradientTape() as tape:
-                tape.watch(params)
-                loss = objective(params, batch, mask)
-            grads = tape.gradient(loss, params)
-            params, state = adam_update(params, grads, state, learning_rate=tf.constant(lr, params[0].dtype))
-            if project is not None:
-                params = project(params)
-            losses = losses.write(tf.cast(i, tf.int32), loss)
-        return (params, state), losses.stack()
+        batch = family.sample(meta_batch_size, high, num_query,
+                              seed=tf.stack([tf.constant(seed, tf.int64), 2 * it]))
+        mask = _shot_mask(tf.stack([tf.constant(seed, tf.int64), 2 * it + 1]),
+                          meta_batch_size, low, high, params[0].dtype)
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            loss = objective(params, batch, mask)
+        grads = tape.gradient(loss, params)
+        params, state = adam_update(params, grads, state, learning_rate=tf.constant(lr, params[0].dtype))
+        if project is not None:
+            params = project(params)
+        return (params, state), loss
 
-    return run_chunk
+    return compile_training_loop(one_iteration)
 
 
 @functools.lru_cache(maxsize=16)
@@ -719,8 +707,8 @@ def learn_prior(
     p = int(features(probe.support_x).shape[-1])
     dtype = probe.support_x.dtype
     params = [tf.zeros([p], dtype), tf.fill([p], tf.constant(math.log(init_precision), dtype))]
-    run_chunk = _cached(_prior_chunk, family, features, meta_batch_size, low, high, num_query,
-                        seed, outer_lr)
+    run_chunk = build_cached(_prior_chunk, family, features, meta_batch_size, low, high, num_query,
+                             seed, outer_lr)
     params, losses, _ = _run_chunks(run_chunk, params, num_iterations, iterations_per_call,
                                     progress, "learned prior")
     learner = RidgeLearner(params[0], tf.exp(params[1]), features)
@@ -1020,8 +1008,8 @@ def train_amortised(
                   num_shots=(low, high), num_query=num_query, learning_rate=learning_rate,
                   loss=loss, seed=seed)
     num_encoder = len(learner.encoder)
-    run_chunk = _cached(_amortised_chunk, family, meta_batch_size, low, high, num_query, seed,
-                        learning_rate, loss, num_encoder, learner.activation)
+    run_chunk = build_cached(_amortised_chunk, family, meta_batch_size, low, high, num_query, seed,
+                             learning_rate, loss, num_encoder, learner.activation)
     params = [tf.convert_to_tensor(p) for p in [*learner.encoder, *learner.decoder]]
     params, losses, wall_s = _run_chunks(run_chunk, params, num_iterations, iterations_per_call,
                                          progress, "amortised map")

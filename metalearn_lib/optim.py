@@ -5,14 +5,18 @@ MLP initialisation — so the optimiser state is explicit too: a :class:`AdamSta
 one comes out, nothing hides in a Keras optimiser.
 
 Training loops compile a *chunk* of iterations into one ``tf.function`` call (Python runs once
-per chunk, not once per step); :func:`run_in_chunks` drives such a chunk function over a whole
-run with an optional ``tqdm.auto`` progress bar.
+per chunk, not once per step). Every trainer of the course writes only its ``one_iteration``;
+:func:`compile_training_loop` turns it into the chunk function (the one in-graph ``tf.range``
+loop of the library), :func:`run_in_chunks` drives that over a whole run with an optional
+``tqdm.auto`` progress bar, and :func:`build_cached` reuses a compiled chunk for the same static
+configuration.
 
 Ground floor: imports nothing of the course.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -20,7 +24,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["AUTO_PROGRESS_S", "AdamState", "adam_init", "adam_update", "run_in_chunks"]
+__all__ = ["AUTO_PROGRESS_S", "AdamState", "adam_init", "adam_update", "build_cached", "compile_training_loop",
+           "run_in_chunks"]
 
 #: With ``progress=None``, :func:`run_in_chunks` opens a progress bar once the rest of the run is
 #: predicted to take longer than this many seconds.
@@ -73,6 +78,67 @@ def adam_update(
     return new_params, AdamState(step, new_m, new_v)
 
 
+def compile_training_loop(
+    one_iteration: Callable[..., tuple[Any, Any]],
+    *,
+    jit_compile: bool = False,
+    metrics_dtype: tf.DType | None = None,
+) -> Callable[..., tuple[Any, tf.Tensor]]:
+    """The compiled chunk of a training loop: ``length`` iterations of ``one_iteration`` in one call.
+
+    ``one_iteration(carry, iteration, *constants) -> (carry, metrics)`` maps the training state
+    (any nest of tensors — parameters, optimiser state, … — whose structure and dtypes stay the
+    same) at iteration t (an int64 scalar tensor, counted over the whole run) to the next state
+    and that iteration's metrics (a scalar or a fixed-shape tensor). ``constants`` are tensors
+    that stay fixed during a run (a seed, step sizes …): passed as tensors, changing them does not
+    retrace.
+
+    Returns ``run_chunk(carry, start, length, *constants) -> (carry, metrics [length, ...])``, a
+    ``tf.function`` (XLA with ``jit_compile``) running t = start … start + length − 1 in one
+    ``tf.range`` loop; the metrics are cast to ``metrics_dtype`` (default: the dtype of the
+    carry's first floating tensor). Drive it with :func:`run_in_chunks`.
+    """
+    if not callable(one_iteration):
+        raise TypeError(f"one_iteration must be callable, got {type(one_iteration).__name__}")
+    if not isinstance(jit_compile, bool):
+        raise TypeError(f"jit_compile must be a bool, got {type(jit_compile).__name__}")
+
+    @tf.function(jit_compile=jit_compile)
+    def run_chunk(carry: Any, start: tf.Tensor, length: int, *constants: Any) -> tuple[Any, tf.Tensor]:
+        dtype = metrics_dtype
+        if dtype is None:
+            floats = [t.dtype for t in tf.nest.flatten(carry) if tf.as_dtype(t.dtype).is_floating]
+            dtype = floats[0] if floats else tf.float32
+        record = tf.TensorArray(dtype, size=length)
+        for i in tf.range(length, dtype=tf.int64):
+            carry, metrics = one_iteration(carry, start + i, *constants)
+            record = record.write(tf.cast(i, tf.int32), tf.cast(metrics, dtype))
+        return carry, record.stack()
+
+    return run_chunk
+
+
+def build_cached(builder: Callable[..., Any], *static: Any) -> Any:
+    """``builder(*static)``, reusing earlier results for the same hashable ``static`` arguments.
+
+    Compiled chunk functions are expensive to build and trace, so trainers cache them per static
+    configuration (environment, sizes, flags). ``builder`` may be a plain function (cached here,
+    per builder, up to 32 configurations) or one already wrapped in ``functools.lru_cache``.
+    Unhashable arguments (say, an activation given as a lambda inside a list) build afresh.
+    """
+    try:
+        hash(static)
+    except TypeError:
+        return getattr(builder, "__wrapped__", builder)(*static)
+    cached = builder if hasattr(builder, "cache_info") else _lru_for(builder)
+    return cached(*static)
+
+
+@functools.cache
+def _lru_for(builder: Callable[..., Any]) -> Callable[..., Any]:
+    return functools.lru_cache(maxsize=32)(builder)
+
+
 def run_in_chunks(
     run_chunk: Callable[[Any, tf.Tensor, int], tuple[Any, tf.Tensor]],
     carry: Any,
@@ -83,10 +149,11 @@ def run_in_chunks(
     progress: bool | None = False,
     desc: str = "",
     postfix: Callable[[np.ndarray], dict[str, str]] | None = None,
+    constants: Sequence[Any] = (),
 ) -> tuple[Any, np.ndarray, float]:
     """Run ``num_iterations`` iterations of a compiled chunk function, chunk by chunk.
 
-    Calls ``run_chunk(carry, first, length)`` with ``first`` = start, start + L, start + 2L, …
+    Calls ``run_chunk(carry, first, length, *constants)`` with ``first`` = start, start + L, start + 2L, …
     (an int64 scalar tensor: the absolute index of the chunk's first iteration) and
     L = ``iterations_per_call`` (the last chunk shorter), threading ``carry`` through. Each call
     returns the new carry and ``[length, ...]`` per-iteration metrics.
@@ -102,6 +169,7 @@ def run_in_chunks(
             :data:`AUTO_PROGRESS_S` seconds.
         desc: the bar's label.
         postfix: maps the last chunk's metrics to the bar's postfix (e.g. the recent loss).
+        constants: fixed tensors passed on to every call (see :func:`compile_training_loop`).
 
     Returns:
         ``(carry, metrics, wall_s)``: the final state, the metrics of all iterations stacked
@@ -128,7 +196,7 @@ def run_in_chunks(
     while done < num_iterations:
         length = int(min(iterations_per_call, num_iterations - done))
         t_chunk = time.perf_counter()
-        carry, metrics = run_chunk(carry, tf.constant(start + done, tf.int64), length)
+        carry, metrics = run_chunk(carry, tf.constant(start + done, tf.int64), length, *constants)
         chunks.append(np.asarray(metrics))
         done += length
         remaining_s = (time.perf_counter() - t_chunk) / length * (num_iterations - done)

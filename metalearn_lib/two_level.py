@@ -19,8 +19,9 @@ adapted parameters θ'_i of all tasks are one tensor per layer and no Python loo
   iterations (tasks sampled in-graph from a stateless seed); :func:`evaluate_fine_tuning` reports
   mean query MSE ± 95 % CI after a few SGD steps on K points over many test tasks.
 - The step size α may be one number or one tensor per parameter, shaped like θ; then the inner
-  step is θ' = θ − α ⊙ ∇L (Meta-SGD, chapter 4, learns that α with :func:`maml_loss`), and
-  :func:`compile_chunk` / :func:`run_chunks` are the chunked training loop any trainer can reuse.
+  step is θ' = θ − α ⊙ ∇L (Meta-SGD, chapter 4, learns that α with :func:`maml_loss`); the
+  chunked training loop it reuses is :func:`metalearn_lib.optim.compile_training_loop` /
+  :func:`metalearn_lib.optim.run_in_chunks`, as here.
 
 Imports only the ground floor (:mod:`metalearn_lib.tasks`, :mod:`metalearn_lib.models`) and the
 utilities (:mod:`metalearn_lib.optim`, :mod:`metalearn_lib.validation`).
@@ -38,7 +39,14 @@ import numpy as np
 import tensorflow as tf
 
 from metalearn_lib.models import Activation, forward, is_batched, mse, tile_params
-from metalearn_lib.optim import AdamState, adam_init, adam_update, run_in_chunks
+from metalearn_lib.optim import (
+    AdamState,
+    adam_init,
+    adam_update,
+    build_cached,
+    compile_training_loop,
+    run_in_chunks,
+)
 from metalearn_lib.tasks import TaskFamily
 from metalearn_lib.validation import check_int, check_rate
 
@@ -50,14 +58,12 @@ __all__ = [
     "adam_init",
     "adam_update",
     "adapt",
-    "compile_chunk",
     "evaluate_fine_tuning",
     "maml_loss",
     "meta_gradient",
     "meta_train",
     "pretrain_loss",
     "reptile_update",
-    "run_chunks",
 ]
 
 #: The trainers :func:`meta_train` knows.
@@ -322,11 +328,14 @@ def _compiled_chunk(
     jit_compile: bool,
     activation: Activation,
 ) -> Callable[..., tuple[tuple[list[tf.Tensor], AdamState], tf.Tensor]]:
-    """The ``tf.function`` running ``length`` meta-iterations; cached per static configuration."""
+    """The chunk function running ``length`` meta-iterations
+    (:func:`metalearn_lib.optim.compile_training_loop`, the :class:`_Hyper` as its one constant);
+    cached per static configuration."""
 
     def one_iteration(
-        params: list[tf.Tensor], state: AdamState, hyper: _Hyper, iteration: tf.Tensor
-    ) -> tuple[list[tf.Tensor], AdamState, tf.Tensor]:
+        carry: tuple[list[tf.Tensor], AdamState], iteration: tf.Tensor, hyper: _Hyper
+    ) -> tuple[tuple[list[tf.Tensor], AdamState], tf.Tensor]:
+        params, state = carry
         dtype = params[0].dtype
         batch = family.sample(meta_batch_size, num_shots, num_query,
                               seed=tf.stack([hyper.seed, iteration]))
@@ -355,68 +364,9 @@ def _compiled_chunk(
             loss = tf.reduce_mean(mse(forward(adapted, x, activation=activation), y))
             params = [p + epsilon * (tf.reduce_mean(phi, axis=0) - p)  # θ + ε(φ̃ − θ)
                       for p, phi in zip(params, adapted, strict=True)]
-        return params, state, loss
-
-    def step(
-        carry: tuple[list[tf.Tensor], AdamState], hyper: _Hyper, iteration: tf.Tensor
-    ) -> tuple[tuple[list[tf.Tensor], AdamState], tf.Tensor]:
-        params, state, loss = one_iteration(carry[0], carry[1], hyper, iteration)
         return (params, state), loss
 
-    return compile_chunk(step, jit_compile=jit_compile)
-
-
-def compile_chunk(
-    one_iteration: Callable[[Any, Any, tf.Tensor], tuple[Any, tf.Tensor]],
-    *,
-    jit_compile: bool = False,
-) -> Callable[[Any, Any, tf.Tensor, int], tuple[Any, tf.Tensor]]:
-    """A ``tf.function`` that runs ``length`` iterations of a training step in one call.
-
-    ``one_iteration(carry, hyper, t) -> (carry, loss)`` maps the training state (any nest of
-    tensors: parameters, optimiser state, …) at iteration t to the next one and that iteration's
-    scalar loss; ``hyper`` is a nest of tensors that stays fixed (seed, step sizes, …, passed as
-    tensors so that changing them does not retrace). The returned
-    ``run_chunk(carry, hyper, start, length) -> (carry, losses[length])`` runs iterations
-    t = start … start + length − 1 in a ``tf.range`` loop (compiled with XLA if ``jit_compile``).
-    Drive it with :func:`run_chunks`; :func:`meta_train` and Meta-SGD both do.
-    """
-
-    @tf.function(jit_compile=jit_compile)
-    def run_chunk(carry: Any, hyper: Any, start: tf.Tensor, length: int) -> tuple[Any, tf.Tensor]:
-        losses = tf.TensorArray(tf.nest.flatten(carry)[0].dtype, size=length)
-        for i in tf.range(length, dtype=tf.int64):
-            carry, loss = one_iteration(carry, hyper, start + i)
-            losses = losses.write(tf.cast(i, tf.int32), loss)
-        return carry, losses.stack()
-
-    return run_chunk
-
-
-def run_chunks(
-    run_chunk: Callable[[Any, Any, tf.Tensor, int], tuple[Any, tf.Tensor]],
-    carry: Any,
-    hyper: Any,
-    *,
-    num_iterations: int,
-    iterations_per_call: int = 100,
-    progress: bool = False,
-    desc: str = "",
-) -> tuple[Any, np.ndarray, float]:
-    """Run ``num_iterations`` iterations of a :func:`compile_chunk` function, chunk by chunk.
-
-    Calls ``run_chunk(carry, hyper, t0, length)`` for t0 = 0, L, 2L, … with
-    L = ``iterations_per_call`` (the last chunk shorter), threading ``carry`` through.
-
-    Returns:
-        ``(carry, losses, wall_s)``: the final state, the ``[num_iterations]`` losses and the
-        seconds spent (tracing and compiling included).
-    """
-    num_iterations = check_int("num_iterations", num_iterations, 1)
-    iterations_per_call = check_int("iterations_per_call", iterations_per_call, 1)
-    return run_in_chunks(lambda state, first, length: run_chunk(state, hyper, first, length), carry,
-                         num_iterations=num_iterations, iterations_per_call=iterations_per_call,
-                         progress=progress, desc=desc, postfix=lambda m: {"loss": f"{float(np.mean(m)):.3f}"})
+    return compile_training_loop(one_iteration, jit_compile=jit_compile)
 
 
 def meta_train(
@@ -506,18 +456,14 @@ def meta_train(
 
     static = (family, method, meta_batch_size, num_shots, num_query, num_inner_steps,
               anneal_outer_lr, jit_compile, activation)
-    try:
-        hash(static)
-    except TypeError:  # an unhashable family or activation: compile afresh, no caching
-        run_chunk = _compiled_chunk.__wrapped__(*static)
-    else:
-        run_chunk = _compiled_chunk(*static)
+    run_chunk = build_cached(_compiled_chunk, *static)  # unhashable family/activation: afresh
     hyper = _Hyper(seed=tf.constant(seed, tf.int64), inner_lr=tf.constant(inner_lr, dtype),
                    outer_lr=tf.constant(outer_lr, dtype),
                    num_iterations=tf.constant(num_iterations, dtype))
-    (params, _), losses, wall_s = run_chunks(
-        run_chunk, (params, adam_init(params)), hyper, num_iterations=num_iterations,
-        iterations_per_call=iterations_per_call, progress=progress, desc=method)
+    (params, _), losses, wall_s = run_in_chunks(
+        run_chunk, (params, adam_init(params)), num_iterations=num_iterations,
+        iterations_per_call=iterations_per_call, progress=progress, desc=method,
+        postfix=lambda m: {"loss": f"{float(np.mean(m)):.3f}"}, constants=(hyper,))
     return TrainResult(list(params), losses, wall_s, num_iterations / wall_s, config)
 
 

@@ -19,7 +19,12 @@ GROUND_FLOOR = {"tasks", "models"}
 #: User-interface leaves: notebooks import them; nothing in the library's concept modules does.
 UI_LEAVES = {"plotting", "widgets", "checks"}
 #: Concept modules in chapter order: a module may import only earlier chapters (and the ground floor).
-CHAPTER_ORDER = ["welcome", "mapping", "two_level", "averaging", "teacher", "rl", "bandits"]
+#: ``rl`` (the shared RL room) sits under every RL chapter: bandits (05), maml_rl (06), meta_rl_mdps (07).
+CHAPTER_ORDER = ["welcome", "mapping", "two_level", "averaging", "teacher", "rl", "bandits", "maml_rl",
+                 "meta_rl_mdps"]
+#: Each lecture's library module (``notebooks/NN_topic.ipynb`` ↔ ``metalearn_lib.<module>``).
+CHAPTER_MODULES = {0: "welcome", 1: "mapping", 2: "two_level", 3: "averaging", 4: "teacher", 5: "bandits",
+                   6: "maml_rl", 7: "meta_rl_mdps"}
 
 
 def course_imports(path: pathlib.Path) -> set[str]:
@@ -67,6 +72,27 @@ def test_imports_only_go_downward(path):
         pass  # leaves may import anything below them
     else:
         raise AssertionError(f"{name} is not placed in the architecture: add it to this test")
+
+
+def test_chapters_are_placed_in_notebook_order():
+    modules = [CHAPTER_MODULES[n] for n in sorted(CHAPTER_MODULES)]
+    positions = [CHAPTER_ORDER.index(m) for m in modules]
+    assert positions == sorted(positions), f"CHAPTER_ORDER must list the chapters in notebook order: {modules}"
+    assert CHAPTER_ORDER.index("rl") < CHAPTER_ORDER.index("bandits"), "rl must sit under every RL chapter"
+    for notebook in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        number = int(notebook.name[:2])
+        assert number in CHAPTER_MODULES, f"{notebook.name} has no library module in CHAPTER_MODULES"
+        module = PACKAGE / CHAPTER_MODULES[number]
+        assert module.is_dir() or module.with_suffix(".py").exists(), \
+            f"{notebook.name}'s module metalearn_lib.{CHAPTER_MODULES[number]} does not exist"
+
+
+def test_rl_is_split_by_job_and_chapters_use_its_public_names():
+    jobs = {p.stem for p in (PACKAGE / "rl").glob("*.py")} - {"__init__"}
+    assert {"environments", "networks", "rollouts", "advantages", "a2c", "checkpoints", "evaluation"} <= jobs
+    for path in (PACKAGE / "rl").glob("*.py"):
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        assert lines <= 600, f"rl/{path.name} has {lines} lines: split it by job"
 
 
 def test_authoring_tools_import_no_concept_module():

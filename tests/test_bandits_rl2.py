@@ -68,7 +68,7 @@ def test_a_briefly_trained_agent_clearly_beats_random(trained) -> None:
 
 def test_the_agent_stepping_equals_the_batched_evaluation() -> None:
     params = init_recurrent_actor_critic(7, 16, 5, seed=2)
-    params[4] = params[4] * 300.0  # a policy with clear preferences, so arg-max ties cannot happen
+    params = params._replace(w_pi=params.w_pi * 300.0)  # a policy with clear preferences, so arg-max ties cannot happen
     ev = evaluate_rl2(params, 5, 10, num_bandits=6, seed=11, greedy=True)
     agent = RL2Agent(params, 5, 10, greedy=True)
     for b in range(6):
@@ -86,7 +86,7 @@ def test_the_agent_stepping_equals_the_batched_evaluation() -> None:
 
 def test_the_agent_plays_a_whole_bandit_like_the_evaluation() -> None:
     params = init_recurrent_actor_critic(7, 16, 5, seed=2)
-    params[4] = params[4] * 300.0
+    params = params._replace(w_pi=params.w_pi * 300.0)
     ev = evaluate_rl2(params, 5, 10, num_bandits=2, seed=11, greedy=True)
     actions, rewards = RL2Agent(params, 5, 10, greedy=True).play(ev.means[0], seed=11)
     np.testing.assert_array_equal(actions, ev.actions[0])

@@ -67,3 +67,43 @@ def test_automatic_progress_bar_opens_only_for_long_runs(monkeypatch) -> None:
         run_in_chunks(_counting_chunk([]), tf.constant(0, tf.int64), num_iterations=9, iterations_per_call=3,
                       progress=None, postfix=lambda chunk: calls.append(len(chunk)) or {})
         assert len(calls) == expected_calls, threshold
+
+
+def test_compiled_training_loop_runs_each_iteration_in_order_and_resumes_exactly() -> None:
+    from metalearn_lib.optim import compile_training_loop
+
+    def one_iteration(carry, iteration, scale):
+        total, count = carry
+        return (total + scale * tf.cast(iteration, tf.float64), count + 1), tf.stack(
+            [tf.cast(iteration, tf.float64), total])
+
+    run_chunk = compile_training_loop(one_iteration)
+    carry0 = (tf.constant(0.0, tf.float64), tf.constant(0, tf.int64))
+    scale = tf.constant(2.0, tf.float64)
+    whole, metrics, _ = run_in_chunks(run_chunk, carry0, num_iterations=7, iterations_per_call=3, constants=(scale,))
+    assert metrics.shape == (7, 2) and metrics.dtype == np.float64
+    np.testing.assert_array_equal(metrics[:, 0], np.arange(7))
+    assert float(whole[0]) == 2.0 * sum(range(7)) and int(whole[1]) == 7
+    half, _, _ = run_in_chunks(run_chunk, carry0, num_iterations=4, constants=(scale,))
+    rest, _, _ = run_in_chunks(run_chunk, half, num_iterations=3, start=4, constants=(scale,))
+    assert float(rest[0]) == float(whole[0]) and int(rest[1]) == 7
+    with pytest.raises(TypeError, match="one_iteration must be callable"):
+        compile_training_loop(3)
+
+
+def test_build_cached_reuses_hashable_configurations_and_builds_unhashable_afresh() -> None:
+    from metalearn_lib.optim import build_cached
+
+    built: list[tuple] = []
+
+    def builder(*static):
+        built.append(static)
+        return object()
+
+    first = build_cached(builder, 1, "relu")
+    assert build_cached(builder, 1, "relu") is first
+    assert build_cached(builder, 2, "relu") is not first
+    assert len(built) == 2
+    unhashable = [1]
+    a, b = build_cached(builder, unhashable), build_cached(builder, unhashable)
+    assert a is not b and len(built) == 4

@@ -282,7 +282,7 @@ def test_checkpoint_round_trip_and_weights_only(tmp_path) -> None:
     back = load_checkpoint(tmp_path / "a.npz")
     assert back.iteration == 7 and back.config == CONFIG and back.extra == {"k": 3}
     assert int(back.adam_state.step) == 7
-    for x, y in zip(params + state.m, back.params + back.adam_state.m, strict=True):
+    for x, y in zip([*params, *state.m], [*back.params, *back.adam_state.m], strict=True):
         np.testing.assert_array_equal(x.numpy(), y.numpy())
     save_checkpoint(tmp_path / "w.npz", ckpt, include_optimizer=False)
     weights = load_checkpoint(tmp_path / "w.npz")

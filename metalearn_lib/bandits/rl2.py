@@ -23,37 +23,15 @@ Set-up (the paper's section 4.1):
   annealed linearly to 0, Adam; a batch of B bandits is one tensor and the whole rollout,
   loss and update run inside one compiled ``tf.function`` (:func:`metalearn_lib.rl.train_a2c`).
 
-Published results (Duan et al. 2016, table 1, average total reward over 1000 trials, RL²
-column): (n = 10, k = 5) 6.7; (10, 10) 6.7; (100, 5) 78.7; (100, 10) 83.5
-(:data:`PUBLISHED_RL2`). The random policy scores n/2; an oracle that always pulls the best
-arm scores n·E[max p] = n·k/(k + 1).
-
-Measured here (``benchmarks/train_rl2.py``, seed 0, TensorFlow 2.21 with XLA on a shared
-2-core CPU; mean total reward ± 95 % CI over the 1000 bandits of seed 1,000,000, policy
-sampled; in brackets 20,000 other bandits, seed 1,000,001; the Bayes-optimal expected total,
-by dynamic programming over Beta(1, 1) posteriors, for reference):
-
-* (n = 10, k = 5): H = 128, B = 256, Adam 3e-3, c_H 0.03 → 0, 10,000 iterations, 89 s —
-  6.73 ± 0.14 (6.61 ± 0.03); paper 6.7, Bayes-optimal 6.66;
-* (10, 10): the same, 12,000 iterations, 109 s — 6.86 ± 0.13 (6.70 ± 0.03); paper 6.7,
-  Bayes-optimal 6.71;
-* (100, 5): H = 64, B = 128, Adam 2e-3, γ = 1, λ = 0.95, standardised advantages, critic in
-  units of 40, returns from the pulled arms' means (``expected_rewards``), c_H 0.01 → 0,
-  24,000 iterations, 565 s — 78.28 ± 1.04 (77.98 ± 0.23); paper 78.7;
-* (100, 10): the same, 30,000 iterations, 894 s — 83.12 ± 0.78 (82.18 ± 0.18); paper 83.5;
-* (100, 2): the same, 10,000 iterations, 300 s — 64.39 ± 1.53 (64.02 ± 0.34); Bayes-optimal
-  64.918.
-
-At n = 10 the agents play within ~0.05 of the Bayes optimum. H = 128 rather than the
-reproductions' 256: on this CPU H = 256 runs ~40 iterations/s against ~110 and did no better
-(6.60 on 20,000 bandits after 8,000 iterations at Adam 1e-3); H = 64 is faster still
-(~200 it/s) and reaches 6.61 in 4,000.
-At n = 100 the recipe matters (``benchmarks/rl2_recipes.py``, 6,000 iterations per recipe on
-2,000 validation bandits: greedy 76.0, Gittins 79.0). γ = 0.99, λ = 0.3 collapses onto one arm
-(49.8); γ = 0.9, λ = 0.3 learns fast (77.3 here, but an earlier 20,000-iteration run stopped at
-the greedy policy's 75.9 with an almost deterministic policy); γ = λ = 1 is unbiased and noisy
-(76.7); γ = 1, λ = 0.95 with returns from the arms' means — same objective, no reward noise —
-reaches 78.0 against 75.4 without them.
+Published results (Duan et al. 2016, table 1, RL² column) are :data:`PUBLISHED_RL2`. The random
+policy scores n/2; an oracle that always pulls the best arm scores n·E[max p] = n·k/(k + 1).
+What the shipped agents measure, with the command, seed, recipe and wall time of each, lives in
+``benchmarks/results/`` (and the JSON beside each file in ``weights/``, see
+:func:`pretrained_rl2_info`); the README quotes those tables. The recipes are
+:data:`RL2_CONFIG` (n = 10) and the n = 100 recipe of ``benchmarks/train_rl2.py``, each an
+:class:`~metalearn_lib.rl.A2CConfig` made with ``dataclasses.replace``; why the n = 100 recipe
+differs (γ = 1, λ = 0.95, standardised advantages, the critic in units of 40, returns from the
+pulled arms' means) is measured by ``benchmarks/rl2_recipes.py``.
 
 Main entry points: :func:`train_rl2` (returns an :class:`RL2Result`), :func:`evaluate_rl2`
 (mean ± 95 % CI over many bandits, regret, the full trajectories), :class:`RL2Agent` (one bandit
@@ -63,9 +41,8 @@ in ``metalearn_lib/bandits/weights``, trained by ``benchmarks/train_rl2.py``).
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from importlib import resources
@@ -79,13 +56,15 @@ from metalearn_lib.bandits.env import BernoulliBandits, pull
 from metalearn_lib.optim import adam_init
 from metalearn_lib.rl import (
     A2CConfig,
+    ActorCriticParams,
     Checkpoint,
     actor_critic_step,
     agent_input_size,
     agent_inputs,
+    as_actor_critic_params,
     derive_seed,
+    evaluate_agent,
     load_checkpoint,
-    rollout,
     sample_actions,
     save_checkpoint,
     train_a2c,
@@ -95,6 +74,7 @@ from metalearn_lib.validation import check_int
 
 __all__ = [
     "PUBLISHED_RL2",
+    "RL2_CONFIG",
     "BanditTrials",
     "RL2Agent",
     "RL2Evaluation",
@@ -108,6 +88,14 @@ __all__ = [
 
 #: Duan et al. (2016), table 1, RL² column: (num_pulls, num_arms) → average total reward.
 PUBLISHED_RL2: dict[tuple[int, int], float] = {(10, 5): 6.7, (10, 10): 6.7, (100, 5): 78.7, (100, 10): 83.5}
+
+#: The recipe :func:`train_rl2` starts from (the n = 10 agents'): a GRU of 128 units, 256 bandits
+#: a batch, Adam 3e-3, γ = 0.99, GAE λ = 0.3, the entropy bonus 0.03 annealed linearly to 0 over
+#: the first run. Change a field with ``train_rl2(..., hidden_size=32)`` or pass another
+#: ``dataclasses.replace(RL2_CONFIG, ...)``.
+RL2_CONFIG = A2CConfig(hidden_size=128, batch_size=256, learning_rate=3e-3, gamma=0.99, lam=0.3, value_coef=0.5,
+                       value_scale=1.0, entropy_coef=0.03, entropy_coef_final=0.0, entropy_anneal_iterations=None,
+                       max_grad_norm=1.0)
 
 _WEIGHTS_PACKAGE = "metalearn_lib.bandits"
 _WEIGHTS_DIR = "weights"
@@ -187,7 +175,7 @@ class RL2Result:
             :func:`metalearn_lib.rl.save_checkpoint`.
     """
 
-    params: list[tf.Tensor]
+    params: ActorCriticParams
     rewards: np.ndarray
     wall_s: float
     iterations_per_s: float
@@ -199,69 +187,44 @@ class RL2Result:
 def train_rl2(
     num_arms: int = 5,
     num_pulls: int = 10,
+    config: A2CConfig | None = None,
     *,
     num_iterations: int,
-    hidden_size: int = 128,
-    batch_size: int = 256,
-    learning_rate: float = 3e-3,
-    gamma: float = 0.99,
-    lam: float = 0.3,
-    value_coef: float = 0.5,
-    value_scale: float = 1.0,
-    entropy_coef: float = 0.03,
-    entropy_coef_final: float | None = 0.0,
-    entropy_anneal_iterations: int | None = None,
-    max_grad_norm: float | None = 1.0,
-    normalize_advantages: bool = False,
-    expected_rewards: bool = False,
-    use_done_flag: bool = False,
-    seed: int = 0,
-    jit_compile: bool = True,
     iterations_per_call: int = 100,
     progress: bool = False,
     resume: RL2Result | Checkpoint | None = None,
+    **overrides: Any,
 ) -> RL2Result:
     """Train an RL² agent on (n = ``num_pulls``, k = ``num_arms``) Bernoulli bandit trials.
 
-    Iteration i samples ``batch_size`` bandits with the stateless seed [seed, i], plays one
+    Iteration i samples ``config.batch_size`` bandits with the stateless seed [seed, i], plays one
     trial of each with the current policy, and takes one Adam step on the A2C loss (see the
     module docstring and :func:`metalearn_lib.rl.train_a2c`).
 
     Args:
         num_arms: k ≥ 1 (2 or more to be interesting).
         num_pulls: n ≥ 1.
+        config: the recipe, an :class:`~metalearn_lib.rl.A2CConfig`; default :data:`RL2_CONFIG`.
         num_iterations: training iterations, ≥ 1.
-        hidden_size: GRU width H.
-        batch_size: bandits per iteration B.
-        learning_rate: Adam's step size.
-        gamma, lam: discount and GAE λ, in [0, 1].
-        value_coef: weight of the value loss.
-        value_scale: the critic's unit (see :class:`metalearn_lib.rl.A2CConfig`); ≈ the
-            typical return for long trials (n = 100), 1 for short ones.
-        entropy_coef: entropy bonus at the start.
-        entropy_coef_final: entropy bonus at the end of the anneal (``None``: constant).
-        entropy_anneal_iterations: length of the linear anneal; ``None``: ``num_iterations``
-            (fixed once: a resumed run keeps the first run's schedule).
-        max_grad_norm: global-norm gradient clipping (``None``: off).
-        normalize_advantages: standardise Â over the batch.
-        expected_rewards: train on E[r | bandit, arm] = p_arm instead of the sampled 0/1 reward
-            (same objective, less noise; the agent still sees the sampled rewards — see
-            :class:`metalearn_lib.rl.A2CConfig`).
-        use_done_flag: also feed the previous done flag (0 within a one-episode trial).
-        seed: seed of the initial parameters and of every random number of training.
-        jit_compile: compile with XLA (faster on CPU for H ≤ 128; deterministic either way).
         iterations_per_call: iterations per compiled call.
         progress: show a ``tqdm.auto`` progress bar.
         resume: continue a run (an :class:`RL2Result` or a checkpoint) for ``num_iterations``
-            more; its configuration is used and the other hyperparameters are ignored. Training
+            more; its configuration is used and ``config``/``overrides`` are ignored. Training
             N iterations and resuming for M gives bit-identical parameters to N + M at once.
+        **overrides: fields of :class:`~metalearn_lib.rl.A2CConfig` to change in ``config``
+            (``hidden_size=32, seed=3``, …), applied with ``dataclasses.replace``. With
+            ``entropy_anneal_iterations=None`` (the default recipe's) the entropy bonus anneals
+            over this run's ``num_iterations``; ``expected_rewards=True`` trains on
+            E[r | bandit, arm] = p_arm instead of the sampled 0/1 reward (same objective, less
+            noise; the agent still sees the sampled rewards).
 
     Returns:
         An :class:`RL2Result`.
 
     Raises:
         ValueError, TypeError: an argument out of range or of the wrong type (the message
-            names it), or a ``resume`` state for other (k, n).
+            names it), an override that is not an A2CConfig field, or a ``resume`` state for
+            other (k, n).
     """
     num_arms = check_int("num_arms", num_arms)
     num_pulls = check_int("num_pulls", num_pulls)
@@ -284,21 +247,20 @@ def train_rl2(
                              f"not num_arms={num_arms}, num_pulls={num_pulls}")
         config = checkpoint.config
     else:
-        if entropy_anneal_iterations is None:
-            entropy_anneal_iterations = num_iterations
-        config = A2CConfig(hidden_size=hidden_size, batch_size=batch_size, learning_rate=learning_rate,
-                           gamma=gamma, lam=lam, value_coef=value_coef, value_scale=value_scale,
-                           entropy_coef=entropy_coef,
-                           entropy_coef_final=entropy_coef_final,
-                           entropy_anneal_iterations=entropy_anneal_iterations, max_grad_norm=max_grad_norm,
-                           normalize_advantages=normalize_advantages, expected_rewards=expected_rewards,
-                           use_done_flag=use_done_flag,
-                           seed=seed, jit_compile=jit_compile)
+        config = RL2_CONFIG if config is None else config
+        if not isinstance(config, A2CConfig):
+            raise TypeError(f"config must be an A2CConfig, got {type(config).__name__}")
+        fields = {f.name for f in dataclasses.fields(A2CConfig)}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            raise TypeError(f"train_rl2 got {', '.join(unknown)}: overrides must be A2CConfig fields "
+                            f"({', '.join(sorted(fields))})")
+        config = dataclasses.replace(config, **overrides)
     result = train_a2c(env, config, num_iterations=num_iterations, resume=checkpoint,
                        iterations_per_call=iterations_per_call, progress=progress,
                        desc=f"RL² k={num_arms} n={num_pulls}", extra=extra)
     total = result.checkpoint.iteration
-    run_config = {**extra, "num_iterations": total, **config.to_dict()}
+    run_config = {**extra, "num_iterations": total, **result.checkpoint.config.to_dict()}
     return RL2Result(result.params, result.rewards, result.wall_s, result.iterations_per_s, run_config,
                      result.entropies, result.checkpoint)
 
@@ -337,34 +299,22 @@ class RL2Evaluation:
     greedy: bool
 
 
-def _infer_done_flag(params: list[tf.Tensor], num_arms: int) -> bool:
-    inputs = int(params[0].shape[0])
+def _infer_done_flag(params: ActorCriticParams, num_arms: int) -> bool:
+    inputs = params.input_size
     if inputs not in (agent_input_size(num_arms), agent_input_size(num_arms, use_done_flag=True)) \
-            or int(params[4].shape[1]) != num_arms:
+            or params.num_actions != num_arms:
         raise ValueError(f"params do not fit num_arms={num_arms}: the network reads {inputs} inputs and has "
-                         f"{int(params[4].shape[1])} actions (expected {num_arms + 2} or {num_arms + 3} inputs, "
+                         f"{params.num_actions} actions (expected {num_arms + 2} or {num_arms + 3} inputs, "
                          f"{num_arms} actions)")
     return inputs == agent_input_size(num_arms, use_done_flag=True)
 
 
-@functools.lru_cache(maxsize=16)
-def _compiled_rollout(num_arms: int, num_pulls: int, greedy: bool, use_done_flag: bool) -> Any:
-    env = BanditTrials(num_arms, num_pulls)
-
-    @tf.function
-    def run(params: list[tf.Tensor], means: tf.Tensor, seed: tf.Tensor) -> Any:
-        return rollout(params, env, int(means.shape[0]), seed, greedy=greedy, use_done_flag=use_done_flag,
-                       tasks=means)[1]
-
-    return run
-
-
-def _as_params(params: Any) -> list[tf.Tensor]:
+def _as_params(params: Any) -> ActorCriticParams:
     if isinstance(params, (RL2Result, RL2Agent)):
         params = params.params
     if isinstance(params, (tf.Tensor, np.ndarray)) or not isinstance(params, (list, tuple)):
         raise TypeError(f"params must be the list of tensors of a trained agent, got {type(params).__name__}")
-    return [tf.convert_to_tensor(p, tf.float32) for p in params]
+    return as_actor_critic_params([tf.convert_to_tensor(p, tf.float32) for p in params])
 
 
 def evaluate_rl2(
@@ -375,7 +325,8 @@ def evaluate_rl2(
     seed: int = 1_000_000,
     greedy: bool = False,
 ) -> RL2Evaluation:
-    """Play one trial on each of ``num_bandits`` fresh bandits and report the total reward.
+    """Play one trial on each of ``num_bandits`` fresh bandits and report the total reward — the
+    generic :func:`metalearn_lib.rl.evaluate_agent` on :class:`BanditTrials`, with bandit terms.
 
     The bandits are ``BernoulliBandits(num_arms).sample_means(num_bandits, seed)`` (the same
     bandits any other method evaluated with this ``seed`` faces); the agent's action at pull t
@@ -404,19 +355,16 @@ def evaluate_rl2(
     seed = check_int("seed", seed, 0)
     if not isinstance(greedy, bool):
         raise TypeError(f"greedy must be a bool, got {type(greedy).__name__}")
-    use_done_flag = _infer_done_flag(params, num_arms)
+    _infer_done_flag(params, num_arms)  # a clear error for params of another k
     bandits = BernoulliBandits(num_arms)
     means = bandits.sample_means(num_bandits, seed)
-    ro = _compiled_rollout(num_arms, num_pulls, greedy, use_done_flag)(params, means,
-                                                                        tf.constant([seed, 0], tf.int64))
-    rewards = ro.rewards.numpy()
-    totals = rewards.sum(axis=1)
-    mean = float(totals.mean())
+    trial = evaluate_agent(params, BanditTrials(num_arms, num_pulls), tasks=means, seed=seed, greedy=greedy)
+    ro = trial.rollout
     best = bandits.expected_best(num_pulls)
     return RL2Evaluation(
-        mean_reward=mean, ci95=float(1.96 * totals.std(ddof=1) / math.sqrt(num_bandits)), regret=best - mean,
-        expected_best=best, totals=totals, actions=ro.actions.numpy(), rewards=rewards, means=means.numpy(),
-        probabilities=tf.nn.softmax(ro.logits, axis=-1).numpy(), values=ro.values.numpy(), greedy=greedy)
+        mean_reward=trial.mean_return, ci95=trial.ci95, regret=best - trial.mean_return, expected_best=best,
+        totals=trial.returns, actions=ro.actions, rewards=ro.rewards, means=trial.tasks,
+        probabilities=tf.nn.softmax(ro.logits, axis=-1).numpy(), values=ro.values, greedy=greedy)
 
 
 # --------------------------------------------------------------------------------------------
@@ -450,7 +398,7 @@ class RL2Agent:
             raise TypeError(f"greedy must be a bool, got {type(greedy).__name__}")
         self.greedy = greedy
         self.seed = check_int("seed", seed, 0)
-        self.hidden_size = int(self.params[1].shape[0])
+        self.hidden_size = self.params.hidden_size
         self.trial = -1
         self.reset()
 

@@ -49,7 +49,7 @@ import numpy as np
 import tensorflow as tf
 
 from metalearn_lib.models import Activation, forward, init_mlp, is_batched, mse, tile_params
-from metalearn_lib.optim import adam_init, adam_update, run_in_chunks
+from metalearn_lib.optim import adam_init, adam_update, compile_training_loop, run_in_chunks
 from metalearn_lib.tasks import SeedLike, TaskBatch, TaskFamily
 from metalearn_lib.validation import check_int, check_number
 
@@ -424,7 +424,9 @@ def meta_train_learned_optimizer(
                   second_order=second_order, hidden=int(opt_params[0].shape[1]),
                   layer_sizes=sizes, activation=activation, learner_seed=learner_seed, seed=seed)
 
-    def one_iteration(phi: list[tf.Tensor], adam: Any, k: tf.Tensor) -> tuple[Any, Any, tf.Tensor]:
+    def one_iteration(carry: tuple[list[tf.Tensor], Any],
+                      k: tf.Tensor) -> tuple[tuple[list[tf.Tensor], Any], tf.Tensor]:
+        phi, adam = carry
         batch = family.sample(meta_batch_size, num_shots, seed=tf.stack([tf.constant(seed, tf.int64), k]))
         x, y = tf.cast(batch.support_x, dtype), tf.cast(batch.support_y, dtype)
         params, state = list(theta0), init_optimizer_state(theta0)
@@ -441,17 +443,9 @@ def meta_train_learned_optimizer(
             params = [tf.stop_gradient(p) for p in params]
             state = tf.nest.map_structure(tf.stop_gradient, state)
             total += loss
-        return phi, adam, total / truncations
+        return (phi, adam), total / truncations
 
-    @tf.function
-    def run_chunk(carry: Any, start: tf.Tensor, length: int) -> Any:
-        phi, adam = carry
-        losses = tf.TensorArray(dtype, size=length)
-        for i in tf.range(length, dtype=tf.int64):
-            phi, adam, loss = one_iteration(phi, adam, start + i)
-            losses = losses.write(tf.cast(i, tf.int32), loss)
-        return (phi, adam), losses.stack()
-
+    run_chunk = compile_training_loop(one_iteration, metrics_dtype=dtype)
     (phi, _), losses, wall_s = run_in_chunks(
         run_chunk, (list(opt_params), adam_init(opt_params)), num_iterations=num_iterations,
         iterations_per_call=iterations_per_call, progress=progress, desc="learned optimiser",

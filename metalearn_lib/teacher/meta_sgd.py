@@ -13,8 +13,8 @@ it learns a direction as well as a size.
 
 Nothing here re-implements chapter 2: the inner step is :func:`metalearn_lib.two_level.adapt`
 with a per-parameter ``inner_lr``, the meta-loss is :func:`~metalearn_lib.two_level.maml_loss`,
-the training loop is :func:`~metalearn_lib.two_level.compile_chunk` /
-:func:`~metalearn_lib.two_level.run_chunks`, and the evaluation is
+the training loop is the shared :func:`~metalearn_lib.optim.compile_training_loop` /
+:func:`~metalearn_lib.optim.run_in_chunks`, and the evaluation is
 :func:`~metalearn_lib.two_level.evaluate_fine_tuning` with α per parameter.
 
 As a teacher (:class:`MetaSGDTeacher`), the learned α is the rule Δθ_t = −α ⊙ ∇L(θ_t) of the
@@ -32,15 +32,9 @@ import numpy as np
 import tensorflow as tf
 
 from metalearn_lib.models import Activation, is_batched
-from metalearn_lib.optim import AdamState, adam_init, adam_update
+from metalearn_lib.optim import AdamState, adam_init, adam_update, build_cached, compile_training_loop, run_in_chunks
 from metalearn_lib.tasks import TaskFamily
-from metalearn_lib.two_level import (
-    FineTuneResult,
-    compile_chunk,
-    evaluate_fine_tuning,
-    maml_loss,
-    run_chunks,
-)
+from metalearn_lib.two_level import FineTuneResult, evaluate_fine_tuning, maml_loss
 from metalearn_lib.validation import check_int, check_number, check_param_list, check_rate
 
 __all__ = [
@@ -182,12 +176,13 @@ def _compiled_chunk(
     jit_compile: bool,
     activation: Activation,
 ) -> Callable[..., Any]:
-    """One Meta-SGD meta-iteration, wrapped by :func:`two_level.compile_chunk`; cached."""
+    """One Meta-SGD meta-iteration, wrapped by :func:`metalearn_lib.optim.compile_training_loop`
+    (the :class:`_Hyper` as its one constant); cached."""
 
     def one_iteration(
         carry: tuple[list[tf.Tensor], list[tf.Tensor], AdamState],
-        hyper: _Hyper,
         iteration: tf.Tensor,
+        hyper: _Hyper,
     ) -> tuple[tuple[list[tf.Tensor], list[tf.Tensor], AdamState], tf.Tensor]:
         params, alphas, state = carry
         dtype = params[0].dtype
@@ -204,7 +199,7 @@ def _compiled_chunk(
         n = len(params)
         return (both[:n], both[n:], state), loss
 
-    return compile_chunk(one_iteration, jit_compile=jit_compile)
+    return compile_training_loop(one_iteration, jit_compile=jit_compile)
 
 
 def meta_train_meta_sgd(
@@ -228,8 +223,8 @@ def meta_train_meta_sgd(
 
     Iteration t samples ``meta_batch_size`` tasks from ``family`` with the stateless seed
     ``[seed, t]`` and applies (θ, α) ← Adam((θ, α), ∇_(θ,α) (1/N) Σ_i L_i^query(θ − α ⊙
-    ∇L_i^support(θ))), second order. The loop is chapter 2's
-    (:func:`metalearn_lib.two_level.compile_chunk`, ``iterations_per_call`` iterations per
+    ∇L_i^support(θ))), second order. The loop is the course's shared one, as in chapter 2
+    (:func:`metalearn_lib.optim.compile_training_loop`, ``iterations_per_call`` iterations per
     compiled call, XLA with ``jit_compile=True``).
 
     Args:
@@ -284,17 +279,13 @@ def meta_train_meta_sgd(
                   activation=activation if isinstance(activation, str) else repr(activation))
     static = (family, meta_batch_size, num_shots, num_query, num_inner_steps, jit_compile,
               activation)
-    try:
-        hash(static)
-    except TypeError:  # an unhashable family or activation: compile afresh
-        run_chunk = _compiled_chunk.__wrapped__(*static)
-    else:
-        run_chunk = _compiled_chunk(*static)
+    run_chunk = build_cached(_compiled_chunk, *static)  # unhashable family/activation: afresh
     hyper = _Hyper(seed=tf.constant(seed, tf.int64), outer_lr=tf.constant(outer_lr, dtype))
     carry = (params, alphas, adam_init(params + alphas))
-    (params, alphas, _), losses, wall_s = run_chunks(
-        run_chunk, carry, hyper, num_iterations=num_iterations,
-        iterations_per_call=iterations_per_call, progress=progress, desc="meta_sgd")
+    (params, alphas, _), losses, wall_s = run_in_chunks(
+        run_chunk, carry, num_iterations=num_iterations, iterations_per_call=iterations_per_call,
+        progress=progress, desc="meta_sgd", postfix=lambda m: {"loss": f"{float(np.mean(m)):.3f}"},
+        constants=(hyper,))
     return MetaSGDResult(list(params), list(alphas), losses, wall_s, num_iterations / wall_s,
                          config)
 
