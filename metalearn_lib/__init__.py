@@ -15,7 +15,10 @@ from metalearn_lib import quiet_tf as _quiet_tf
 
 _quiet_tf.install()
 
+from metalearn_lib.seeding import configure_threads as _configure_threads  # noqa: E402
 from metalearn_lib.seeding import seed_everything  # noqa: E402
+
+_configure_threads()
 
 __all__ = ["seed_everything", "tf", "__version__"]
 __version__ = "0.1.0"

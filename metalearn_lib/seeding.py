@@ -12,10 +12,25 @@ import random
 import numpy as np
 
 DEFAULT_SEED = 0
+#: TensorFlow's inter-op threads when the user has not chosen (``TF_NUM_INTEROP_THREADS``): one op
+#: at a time, each op still using every core. Independent ops running concurrently on a CPU can
+#: give bit-different results from run to run even with op determinism on (measured: chapter 6's
+#: curvature products, whose run-to-run differences grew over 500 TRPO steps into different
+#: policies), so the course runs them in sequence; the cost is ~10 % of MAML-RL's speed.
+INTEROP_THREADS = "1"
+
+
+def configure_threads() -> None:
+    """Set ``TF_NUM_INTEROP_THREADS`` to :data:`INTEROP_THREADS` unless the user set it; run by
+    ``import metalearn_lib`` (TensorFlow reads it when it starts its runtime)."""
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", INTEROP_THREADS)
 
 
 def seed_everything(seed: int = DEFAULT_SEED, *, deterministic_ops: bool = True) -> np.random.Generator:
     """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic.
+
+    (``import metalearn_lib`` has already made TensorFlow run one op at a time, see
+    :func:`configure_threads`, so that concurrently running ops cannot reorder a result.)
 
     Args:
         seed: a non-negative integer below 2**32.

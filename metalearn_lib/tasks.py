@@ -40,6 +40,7 @@ __all__ = [
     "SinusoidFamily",
     "TaskBatch",
     "TaskFamily",
+    "normal01",
     "seed_pair",
     "uniform01",
 ]
@@ -118,6 +119,7 @@ def _normal(shape: list[int], seed: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
 #: Public names for other modules' stateless sampling (chapter 5's bandits draw with them too).
 seed_pair = _seed_pair
 uniform01 = _uniform01
+normal01 = _normal
 
 
 # --------------------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ WIDGET_NOTEBOOKS: tuple[str, ...] = (
     "notebooks/03_model_averaging.ipynb",
     "notebooks/04_teacher_guided_loop.ipynb",
     "notebooks/05_meta_rl_bandits.ipynb",
+    "notebooks/06_maml_rl.ipynb",
 )
 VOILA_NOTEBOOKS: tuple[str, ...] = WIDGET_NOTEBOOKS
 
