@@ -115,3 +115,14 @@ def test_trpo_step_improves_the_surrogate_within_the_trust_region() -> None:
 def test_sampling_uses_its_own_seed_per_step() -> None:
     assert not np.array_equal(derive_seed(tf.constant([0, 0], tf.int64), 1).numpy(),
                               derive_seed(tf.constant([0, 0], tf.int64), 2).numpy())
+
+
+def test_linear_baseline_survives_a_policy_that_repeats_one_trajectory() -> None:
+    """40 copies of one trajectory parked far away: constant feature columns make the Gram matrix
+    singular in float32 (λ = 1e-5 is below its resolution); the fit runs in float64."""
+    observations = np.full((1, 40, 100, 2), 10.0, np.float32)
+    masks = np.ones((1, 40, 100), np.float32)
+    returns = np.broadcast_to(np.arange(100, 0, -1, dtype=np.float32), (1, 40, 100)).copy()
+    fitted = linear_feature_baseline(tf.constant(observations), tf.constant(returns), tf.constant(masks))
+    assert fitted.dtype == tf.float32 and np.all(np.isfinite(fitted.numpy()))
+    np.testing.assert_allclose(fitted.numpy(), returns, atol=1e-2)  # t, t², t³ fit a linear ramp

@@ -131,11 +131,13 @@ def linear_feature_baseline(observations: tf.Tensor, returns: tf.Tensor, masks: 
     features = baseline_features(observations) * masks[..., tf.newaxis]
     num_tasks = tf.shape(features)[0]
     size = features.shape[-1]
-    x = tf.reshape(features, [num_tasks, -1, size])
-    y = tf.reshape(returns * masks, [num_tasks, -1, 1])
-    gram = tf.matmul(x, x, transpose_a=True) + reg_coeff * tf.eye(size, dtype=x.dtype)
+    # in float64: with thousands of rows, λ = 1e-5 is below float32's resolution of the Gram
+    # matrix, which is singular when a nearly deterministic policy repeats the same trajectory
+    x = tf.cast(tf.reshape(features, [num_tasks, -1, size]), tf.float64)
+    y = tf.cast(tf.reshape(returns * masks, [num_tasks, -1, 1]), tf.float64)
+    gram = tf.matmul(x, x, transpose_a=True) + reg_coeff * tf.eye(size, dtype=tf.float64)
     weights = tf.linalg.solve(gram, tf.matmul(x, y, transpose_a=True))  # [T, F, 1]
-    values = tf.reshape(tf.matmul(x, weights), tf.shape(returns))
+    values = tf.cast(tf.reshape(tf.matmul(x, weights), tf.shape(returns)), returns.dtype)
     return tf.stop_gradient(values * masks)
 
 
