@@ -33,7 +33,6 @@ from metalearn_lib.rl.sampling import derive_seed
 __all__ = [
     "Trajectories",
     "baseline_features",
-    "episode_returns",
     "linear_feature_baseline",
     "normalize_advantages",
     "reinforce_surrogate",
@@ -99,11 +98,6 @@ def reward_to_go(rewards: tf.Tensor, discount: float = 1.0) -> tf.Tensor:
     gamma = tf.constant(discount, rewards.dtype)  # (tf.cast of a Python float would round it to float32 first)
     weights = tf.where(lag >= 0, tf.pow(gamma, tf.maximum(lag, 0.0)), tf.zeros_like(lag))
     return tf.einsum("...s,st->...t", rewards, weights)
-
-
-def episode_returns(rewards: tf.Tensor) -> tf.Tensor:
-    """Σ_t r_t of each trajectory (undiscounted; the score the course reports): ``[..., H]`` → ``[...]``."""
-    return tf.reduce_sum(rewards, axis=-1)
 
 
 def baseline_features(observations: tf.Tensor, time_scale: float = 100.0) -> tf.Tensor:
