@@ -11,8 +11,11 @@ keeps, for each, the snapshot (every ``--select-every`` meta-iterations) with th
 after 1–3 steps on 50 validation goals — the paper evaluates "the best model seen during
 training" — then adapts each on the same test goals by the paper's protocol (40 trajectories a step, α = 0.1
 then 0.05; :func:`metalearn_lib.maml_rl.adaptation_curve`) and adds the ``oracle``, the exact
-optimal return of each goal. With ``--variants`` it also trains MAML with the other outer-gradient
-estimators (the naive inner loss, and the exact explicit correction) for the comparison table.
+optimal return of each goal. MAML and the pretrained policy are also evaluated at their last
+iterate (rows ``maml_last``, ``pretrained_last``): selection helps the pretrained policy far more
+than MAML, so both readings are reported. With ``--variants`` it also trains MAML with the other
+outer-gradient estimators (the naive inner loss, the exact explicit correction, DiCE's inner
+loss) for the comparison table; ``--methods`` trains only the ones named.
 
 Usage::
 
@@ -62,9 +65,14 @@ NUM_VALIDATION_GOALS = 50
 VARIANTS = {
     "maml_naive": {"inner_estimator": "reinforce", "sampling_term": False},
     "maml_exact": {"inner_estimator": "reinforce", "sampling_term": True},
+    "maml_dice": {"inner_estimator": "dice", "sampling_term": False},
 }
-LABELS = {"maml": "MAML (DiCE inner loss)", "maml_naive": "MAML, naive inner loss",
-          "maml_exact": "MAML, exact sampling term", "pretrained": "pretrained on all goals",
+#: Methods also evaluated at their last iterate (row ``<method>_last``), the policy without selection.
+LAST_ITERATE_METHODS = ("maml", "pretrained")
+LABELS = {"maml": "MAML (LVC inner loss)", "maml_naive": "MAML, naive inner loss",
+          "maml_exact": "MAML, exact sampling term", "maml_dice": "MAML, DiCE inner loss",
+          "pretrained": "pretrained on all goals", "maml_last": "MAML, last iterate (no selection)",
+          "pretrained_last": "pretrained, last iterate (no selection)",
           "random_init": "random initialisation", "oracle": "oracle (exact optimum)"}
 
 
@@ -85,7 +93,8 @@ def train_and_select(env: Any, config: Any, iterations: int, every: int, validat
         wall_s += result.wall_s
         curve = adaptation_curve(result.policy, env, validation_goals, seed=VALIDATION_SEED)
         score = float(curve.mean[1:].mean())
-        record.append({"meta_iterations": result.iteration, "validation": [float(v) for v in curve.mean]})
+        record.append({"meta_iterations": result.iteration, "validation": [float(v) for v in curve.mean],
+                       "policy_std": [float(v) for v in tf.exp(result.policy.log_std).numpy()]})
         if best is None or score > best[0]:
             best = (score, result.policy, result.iteration)
     return result, {"wall_s": wall_s, "selected": best[2], "policy": best[1], "snapshots": record}
@@ -122,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--select-every", type=int, default=None,
                         help="snapshot interval for picking the best model (default 25, quick: none)")
     parser.add_argument("--variants", action="store_true", help="also train the other outer-gradient estimators")
+    parser.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
+                        help="train only these (maml, pretrained, " + ", ".join(VARIANTS) + ")")
     parser.add_argument("--ship", action="store_true",
                         help="save the MAML and pretrained policies to metalearn_lib/maml_rl/weights")
     parser.add_argument("--progress", action="store_true", help="show progress bars")
@@ -137,6 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     configs = {"maml": maml_config, "pretrained": dataclasses.replace(maml_config, num_inner_steps=0)}
     if args.variants:
         configs.update({name: dataclasses.replace(maml_config, **change) for name, change in VARIANTS.items()})
+    if args.methods is not None:
+        every_config = {**configs, **{name: dataclasses.replace(maml_config, **change)
+                                      for name, change in VARIANTS.items()}}
+        unknown = sorted(set(args.methods) - set(every_config))
+        if unknown:
+            parser.error(f"--methods: unknown {unknown}; choose from {sorted(every_config)}")
+        configs = {name: every_config[name] for name in args.methods}
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
     training: list[dict[str, Any]] = []
@@ -152,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
                          "selected_meta_iteration": selection["selected"], "snapshots": selection["snapshots"],
                          "config": config.to_dict()})
         rows += curve_rows(method, adaptation_curve(selection["policy"], env, goals, seed=TEST_SEED))
+    for method in LAST_ITERATE_METHODS:
+        if method in trained and trained[method][1]["selected"] != iterations:
+            last_iterate = trained[method][0].policy
+            rows += curve_rows(f"{method}_last", adaptation_curve(last_iterate, env, goals, seed=TEST_SEED))
     random_policy = init_gaussian_policy(env.observation_size, env.action_size, maml_config.seed,
                                          hidden_sizes=maml_config.hidden_sizes, init_std=maml_config.init_std)
     rows += curve_rows("random_init", adaptation_curve(random_policy, env, goals, seed=TEST_SEED))

@@ -6,7 +6,7 @@ Submodules:
   :class:`PointNavigation` (batched functional environment, closed-form optimum),
   :class:`PointNavigationEnv` (one goal behind Gymnasium's API), :func:`episode_mask`.
 * ``algorithm`` — the inner step (:func:`adapt_policy`), the meta-gradient's surrogate
-  (:func:`meta_surrogate`, with DiCE's inner objective or the exact sampling term), TRPO's
+  (:func:`meta_surrogate`, with the LVC or DiCE inner objective, or the exact sampling term), TRPO's
   curvature through the inner step (:func:`meta_fisher_product`), :class:`MAMLRLConfig`.
 * ``training`` — :func:`train_maml_rl` (MAML, or the "pretrained" baseline with
   ``num_inner_steps=0``), :func:`save_policy` / :func:`load_policy`.

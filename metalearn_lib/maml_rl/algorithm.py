@@ -59,6 +59,7 @@ from metalearn_lib.rl.policy_gradient import (
 from metalearn_lib.validation import check_int, check_number
 
 __all__ = [
+    "INNER_ESTIMATORS",
     "LogProbFn",
     "MAMLRLConfig",
     "PolicyGradientBatch",
@@ -73,6 +74,9 @@ __all__ = [
     "meta_surrogate",
     "outer_advantages",
 ]
+
+#: The inner objectives of :func:`inner_objective` (same gradient, different second derivative).
+INNER_ESTIMATORS = ("reinforce", "dice", "lvc")
 
 #: log π(a | s) of a policy nest with a leading task axis: (params, observations [T, M, O],
 #: actions [T, M, A]) ↦ [T, M].
@@ -141,6 +145,10 @@ def inner_objective(policy: Any, batch: PolicyGradientBatch, *, log_prob_fn: Log
       (so Σ_{t ≥ t'} r̃_t = Â_{t'}): DiCE's estimator, whose Hessian also carries the score-function
       products Σ ∇log π_{t'} ∇log π_{t''}ᵀ of each trajectory — the inner samples' own dependence
       on θ, to first order in α.
+    * ``"lvc"``: Σ_{n,t} □(log π(a_{nt} | s_{nt})) Â_{nt} / #steps — ProMP's low-variance curvature
+      estimator (Rothfuss et al. 2019): one step's likelihood ratio instead of DiCE's product over
+      the whole prefix, so its Hessian keeps each step's ∇log π_t ∇log π_tᵀ Â_t and drops the
+      cross-step products, a biased but much less noisy curvature.
     """
     lp = log_probs(log_prob_fn, policy, batch) * batch.masks
     advantages = tf.stop_gradient(batch.advantages) * batch.masks
@@ -151,7 +159,9 @@ def inner_objective(policy: Any, batch: PolicyGradientBatch, *, log_prob_fn: Log
         following = tf.concat([advantages[..., 1:], tf.zeros_like(advantages[..., :1])], axis=-1)
         increments = advantages - following  # r̃_t = Â_t − Â_{t+1}
         return tf.reduce_sum(magic_box(tf.cumsum(lp, axis=-1)) * increments, axis=[1, 2]) / count
-    raise ValueError(f"estimator must be 'reinforce' or 'dice', got {estimator!r}")
+    if estimator == "lvc":
+        return tf.reduce_sum(magic_box(lp) * advantages, axis=[1, 2]) / count
+    raise ValueError(f"estimator must be one of {INNER_ESTIMATORS}, got {estimator!r}")
 
 
 def adapt_policy(policy: Any, batch: PolicyGradientBatch, *, inner_lr: float | tf.Tensor,
@@ -233,9 +243,10 @@ class MAMLRLConfig:
     The defaults are the paper's 2D-navigation set-up — a 100-100 ReLU policy with σ = 1 at the
     start, meta-batches of 20 tasks, 20 trajectories a task for the inner step and 20 for the
     outer estimate, α = 0.1, γ = 0.99, TRPO with δ = 0.01 — with the inner samples' dependence on θ
-    carried by DiCE's inner objective (``inner_estimator="dice"``). The exact explicit correction
-    (``sampling_term=True``) is unbiased but, with 20 × 20 trajectories, so noisy that training
-    fails (``benchmarks/maml_rl.py --variants`` measures all three).
+    carried, to first order in α, by ProMP's low-variance-curvature inner objective
+    (``inner_estimator="lvc"``; DiCE's ``"dice"`` carries it too, with a noisier Hessian). The
+    exact explicit correction (``sampling_term=True``) is unbiased but, with 20 × 20 trajectories,
+    so noisy that training fails (``benchmarks/maml_rl.py --variants`` measures all four).
 
     Attributes:
         hidden_sizes: the policy's hidden widths.
@@ -257,7 +268,7 @@ class MAMLRLConfig:
         max_backtracks: candidates the line search tries.
         sampling_term: include the score-function term of the inner samples (see the module
             docstring); ``False`` gives the naive gradient.
-        inner_estimator: the inner objective's second-order form, ``"reinforce"`` or ``"dice"``
+        inner_estimator: the inner objective's second-order form, ``"reinforce"``, ``"dice"`` or ``"lvc"``
             (:func:`inner_objective`).
         first_order: drop ∂(∇Ĵ)/∂θ in the inner step (first-order MAML).
         seed: seed of θ₀ and of the stream [seed, iteration] every random number derives from.
@@ -278,7 +289,7 @@ class MAMLRLConfig:
     backtrack_ratio: float = 0.8
     max_backtracks: int = 15
     sampling_term: bool = False
-    inner_estimator: str = "dice"
+    inner_estimator: str = "lvc"
     first_order: bool = False
     seed: int = 0
     jit_compile: bool = False
@@ -311,8 +322,8 @@ class MAMLRLConfig:
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {type(getattr(self, name)).__name__}")
         check_int("seed", self.seed, 0)
-        if self.inner_estimator not in ("reinforce", "dice"):
-            raise ValueError(f"inner_estimator must be 'reinforce' or 'dice', got {self.inner_estimator!r}")
+        if self.inner_estimator not in INNER_ESTIMATORS:
+            raise ValueError(f"inner_estimator must be one of {INNER_ESTIMATORS}, got {self.inner_estimator!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a JSON-ready dict."""

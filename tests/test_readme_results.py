@@ -1,0 +1,89 @@
+"""The README quotes benchmark results; it must quote them as the committed results files hold them.
+
+One number, one home: a result lives in ``benchmarks/results/``. The README's tables are copies for
+the reader, so this test re-reads every quoted cell from its source and fails on any difference
+(a re-run benchmark whose README was not updated, or a retyped number).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from metalearn_lib.maml_rl import PUBLISHED_MAML_RL
+from tests.notebook_tools import REPO_ROOT
+
+README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+RESULTS = REPO_ROOT / "benchmarks" / "results"
+
+#: README row label → the method of ``benchmarks/results/maml_rl_full.json``.
+MAML_RL_ROWS = {
+    "MAML (LVC inner objective)": "maml",
+    "MAML, DiCE inner objective": "maml_dice",
+    "MAML, naive inner loss (no sampling term)": "maml_naive",
+    "MAML, exact sampling term": "maml_exact",
+    "MAML, last iterate (no selection)": "maml_last",
+    "pretrained on all goals": "pretrained",
+    "pretrained, last iterate (no selection)": "pretrained_last",
+    "random initialisation": "random_init",
+    "oracle (exact optimum)": "oracle",
+}
+
+
+def _number(text: str) -> float:
+    return float(text.replace("−", "-"))
+
+
+def _table_rows(block_title: str) -> dict[str, list[str]]:
+    """``{label: [cells]}`` of the first markdown table after the paragraph starting ``block_title``."""
+    start = README.index(block_title)
+    lines = README[start:].splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = {}
+    for line in lines[first + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def _maml_rl_results() -> dict:
+    return json.loads((RESULTS / "maml_rl_full.json").read_text(encoding="utf-8"))
+
+
+def test_the_maml_rl_table_quotes_the_committed_benchmark():
+    results = _maml_rl_results()
+    source = {(row["method"], row["steps"]): row for row in results["rows"]}
+    rows = _table_rows("**MAML-RL on 2D navigation**")
+    unknown = set(rows) - set(MAML_RL_ROWS) - {"MAML, published"}
+    assert not unknown, f"README rows with no source in maml_rl_full.json: {sorted(unknown)}"
+    quoted_methods = {MAML_RL_ROWS[label] for label in rows if label in MAML_RL_ROWS}
+    missing = {method for method, _ in source} - quoted_methods
+    assert not missing, f"methods of maml_rl_full.json the README does not quote: {sorted(missing)}"
+    for label, cells in rows.items():
+        if label == "MAML, published":
+            assert [_number(c) for c in cells] == pytest.approx(PUBLISHED_MAML_RL["maml"], abs=5e-3)
+            continue
+        method = MAML_RL_ROWS[label]
+        for steps, cell in enumerate(cells):
+            if not cell:
+                assert (method, steps) not in source, f"README leaves {label}, k = {steps} empty"
+                continue
+            mean, ci95 = (_number(part) for part in cell.split("±"))
+            row = source[method, steps]
+            assert (mean, ci95) == pytest.approx((row["mean_return"], row["ci95"]), abs=5e-3), \
+                f"README {label}, k = {steps}: {cell}; maml_rl_full.json: {row['mean_return']:.2f} ± {row['ci95']:.2f}"
+
+
+def test_the_maml_rl_wall_times_quote_the_committed_benchmark():
+    training = {row["method"]: row for row in _maml_rl_results()["training"]}
+    block = README[README.index("**MAML-RL on 2D navigation**"):]
+    block = block[:block.index("\n\n**") if "\n\n**" in block else len(block)]
+    for method, label in (("maml", "MAML trains in"), ("pretrained", "pretrained")):
+        seconds = round(training[method]["wall_s"])
+        rate = training[method]["meta_iterations"] / training[method]["wall_s"]
+        assert re.search(rf"{label} {seconds} s", block), f"README should say '{label} {seconds} s'"
+        assert f"{rate:.2f}" in block, f"README should quote {method}'s {rate:.2f} meta-iterations/s"
