@@ -13,10 +13,12 @@ from metalearn_lib.rl import (
     A2CConfig,
     BatchedEpisodicEnv,
     Checkpoint,
+    StatefulEpisodicEnv,
     a2c_loss,
     actor_critic_step,
     agent_input_size,
     agent_inputs,
+    check_env,
     derive_seed,
     discounted_returns,
     gae,
@@ -77,6 +79,69 @@ class GuessTheArmNoMeans:
 
     def step(self, tasks, actions, t, seed):
         return GuessTheArm.step(GuessTheArm(), tasks, actions, t, seed)
+
+
+@dataclass(frozen=True)
+class WalkToTheEnd:
+    """A toy stateful environment: a line of ``length`` cells, start at 0; action 1 moves right,
+    action 0 stays; reward 1 on reaching the last cell (then back to 0). The observation is the
+    one-hot of the cell, which a stateless ``step`` could not know."""
+
+    num_actions: int = 2
+    horizon: int = 8
+    length: int = 3
+    episode_length: int = 4
+
+    @property
+    def observation_size(self) -> int:
+        return self.length
+
+    def sample_tasks(self, num_tasks: int, seed) -> tf.Tensor:
+        return tf.zeros([num_tasks], tf.int32)
+
+    def initial_observations(self, tasks):
+        return tf.one_hot(tf.zeros_like(tasks), self.length)
+
+    def initial_state(self, tasks):
+        return tf.zeros_like(tasks)
+
+    def transition(self, tasks, state, actions, t, seed):
+        moved = tf.minimum(state + actions, self.length - 1)
+        rewards = tf.cast(tf.equal(moved, self.length - 1), tf.float32)
+        done = tf.fill(tf.shape(rewards), tf.cast(tf.equal((t + 1) % self.episode_length, 0), tf.float32))
+        next_state = tf.where(done > 0, tf.zeros_like(moved), moved)
+        return next_state, rewards, tf.one_hot(next_state, self.length), done
+
+
+def test_a_stateful_env_threads_its_state_through_the_rollout() -> None:
+    env = WalkToTheEnd()
+    assert isinstance(env, StatefulEpisodicEnv) and not isinstance(env, BatchedEpisodicEnv)
+    check_env(env)
+    params = init_recurrent_actor_critic(agent_input_size(2, 3, use_done_flag=True), 8, 2, seed=0)
+    for unroll in (True, False):
+        _, ro = rollout(params, env, 64, seed=5, use_done_flag=True, unroll=unroll)
+        actions, rewards = ro.actions.numpy(), ro.rewards.numpy()
+        cell = np.zeros(64, dtype=int)
+        for t in range(env.horizon):  # replay the walk from the actions alone
+            cell = np.minimum(cell + actions[:, t], env.length - 1)
+            np.testing.assert_array_equal(rewards[:, t], (cell == env.length - 1).astype(np.float32))
+            if (t + 1) % env.episode_length == 0:
+                cell[:] = 0
+        assert 0 < rewards.mean() < 1  # some walks reach the end, some do not
+
+
+def test_check_env_names_what_a_stateful_env_lacks() -> None:
+    @dataclass(frozen=True)
+    class NoInitialState:
+        num_actions: int = 2
+        horizon: int = 4
+        observation_size: int = 3
+        sample_tasks = WalkToTheEnd.sample_tasks
+        initial_observations = WalkToTheEnd.initial_observations
+        transition = WalkToTheEnd.transition
+
+    with pytest.raises(TypeError, match="initial_state"):
+        check_env(NoInitialState())
 
 
 # --------------------------------------------------------------------------------------------

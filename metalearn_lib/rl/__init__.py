@@ -5,8 +5,9 @@ a chapter adds its environments, its baselines and its agent's set-up, and takes
 evaluation and checkpoints from here.
 
 * :mod:`~metalearn_lib.rl.environments` — the batched-environment protocol
-  (:class:`BatchedEpisodicEnv`, :class:`ExpectedRewardsEnv`): tasks sampled from a seed, every
-  task of a batch stepping at once.
+  (:class:`BatchedEpisodicEnv`, :class:`ExpectedRewardsEnv`, and :class:`StatefulEpisodicEnv`
+  for environments that carry a state, such as MDPs): tasks sampled from a seed, every task of a
+  batch stepping at once.
 * :mod:`~metalearn_lib.rl.sampling` — stateless seeds (:func:`derive_seed`) and categorical
   sampling (:func:`sample_actions`), identical in eager, graph and XLA code.
 * :mod:`~metalearn_lib.rl.networks` — the GRU actor-critic of RL² with named parameters
@@ -27,7 +28,13 @@ run at once. Imports the ground floor (:mod:`metalearn_lib.tasks`) and the utili
 from metalearn_lib.rl.a2c import A2CConfig, TrainA2CResult, a2c_loss, train_a2c
 from metalearn_lib.rl.advantages import discounted_returns, gae
 from metalearn_lib.rl.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
-from metalearn_lib.rl.environments import BatchedEpisodicEnv, ExpectedRewardsEnv, check_env
+from metalearn_lib.rl.environments import (
+    BatchedEpisodicEnv,
+    ExpectedRewardsEnv,
+    StatefulEpisodicEnv,
+    check_env,
+    env_transition,
+)
 from metalearn_lib.rl.evaluation import TrialEvaluation, evaluate_agent, infer_done_flag, mean_ci95
 from metalearn_lib.rl.networks import (
     NUM_PARAMS,
@@ -50,6 +57,7 @@ __all__ = [
     "Checkpoint",
     "ExpectedRewardsEnv",
     "Rollout",
+    "StatefulEpisodicEnv",
     "TrainA2CResult",
     "TrialEvaluation",
     "a2c_loss",
@@ -58,6 +66,7 @@ __all__ = [
     "agent_inputs",
     "as_actor_critic_params",
     "check_env",
+    "env_transition",
     "derive_seed",
     "discounted_returns",
     "evaluate_agent",

@@ -16,7 +16,7 @@ import tensorflow as tf
 from metalearn_lib.tasks import SeedLike
 from metalearn_lib.validation import check_int
 
-__all__ = ["BatchedEpisodicEnv", "ExpectedRewardsEnv", "check_env"]
+__all__ = ["BatchedEpisodicEnv", "ExpectedRewardsEnv", "StatefulEpisodicEnv", "check_env", "env_transition"]
 
 
 @runtime_checkable
@@ -72,15 +72,66 @@ class ExpectedRewardsEnv(BatchedEpisodicEnv, Protocol):
         ...
 
 
+@runtime_checkable
+class StatefulEpisodicEnv(Protocol):
+    """A task distribution whose steps depend on a state the environment carries (an MDP's current state).
+
+    The same trials as :class:`BatchedEpisodicEnv` — ``num_actions``, ``observation_size``,
+    ``horizon``, ``sample_tasks`` and ``initial_observations`` mean the same — but instead of a
+    stateless ``step`` it has ``initial_state`` and ``transition``, which thread a state (any nest
+    of tensors with leading axis B) through the trial. Chapter 7's MDPs follow it; the rollouts of
+    :mod:`metalearn_lib.rl` accept either protocol (:func:`env_transition`).
+    """
+
+    num_actions: int
+    observation_size: int
+    horizon: int
+
+    def sample_tasks(self, num_tasks: int, seed: SeedLike) -> Any:
+        """``num_tasks`` tasks (any nest of tensors with leading axis ``num_tasks``), stateless."""
+        ...
+
+    def initial_observations(self, tasks: Any) -> tf.Tensor:
+        """The first observation of each trial, ``[B, observation_size]`` (float)."""
+        ...
+
+    def initial_state(self, tasks: Any) -> Any:
+        """The state at the start of each trial (a nest of tensors with leading axis B)."""
+        ...
+
+    def transition(self, tasks: Any, state: Any, actions: tf.Tensor, t: int | tf.Tensor, seed: tf.Tensor
+                   ) -> tuple[Any, tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Take ``actions [B]`` (int32) in ``state`` at step ``t``: ``(next state, rewards [B],
+        observations [B, observation_size], done [B])``, as :meth:`BatchedEpisodicEnv.step` (where an
+        episode ends, the next state and observation are the next episode's first)."""
+        ...
+
+
+def env_transition(env: Any, tasks: Any) -> tuple[Any, Any]:
+    """``(initial state, transition)`` of either protocol: a :class:`StatefulEpisodicEnv`'s own, or
+    for a stateless :class:`BatchedEpisodicEnv` the empty state ``()`` and its ``step`` (the same
+    operations, so stateless trials are unchanged)."""
+    if callable(getattr(env, "transition", None)):
+        return env.initial_state(tasks), env.transition
+
+    def stateless(tasks: Any, state: Any, actions: tf.Tensor, t: Any, seed: tf.Tensor) -> tuple[Any, ...]:
+        return (state, *env.step(tasks, actions, t, seed))
+
+    return (), stateless
+
+
 def check_env(env: Any) -> None:
-    """Raise a TypeError naming what ``env`` lacks of :class:`BatchedEpisodicEnv`, or a
+    """Raise a TypeError naming what ``env`` lacks of :class:`BatchedEpisodicEnv` (or of
+    :class:`StatefulEpisodicEnv`, when it has a ``transition``), or a
     ValueError for a size out of range (``num_actions``, ``horizon`` ≥ 1, ``observation_size`` ≥ 0)."""
     attributes = ("num_actions", "observation_size", "horizon")
-    methods = ("sample_tasks", "initial_observations", "step")
+    stateful = callable(getattr(env, "transition", None))
+    methods = ("sample_tasks", "initial_observations", *(("initial_state",) if stateful else ("step",)))
     missing = [n for n in attributes if not hasattr(env, n)]
     missing += [n for n in methods if not callable(getattr(env, n, None))]
     if missing:
         raise TypeError(f"env must follow BatchedEpisodicEnv (num_actions, observation_size, horizon, sample_tasks(), "
-                        f"initial_observations(), step()); {type(env).__name__} lacks {', '.join(missing)}")
+                        f"initial_observations(), step()) or StatefulEpisodicEnv (initial_state() and transition() "
+                        f"instead of step()); {type(env).__name__} lacks {', '.join(missing)}")
     for name in attributes:
         check_int(f"env.{name}", getattr(env, name), 0 if name == "observation_size" else 1)

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import tensorflow as tf
 
-from metalearn_lib.rl.environments import BatchedEpisodicEnv, check_env
+from metalearn_lib.rl.environments import BatchedEpisodicEnv, check_env, env_transition
 from metalearn_lib.rl.networks import (
     ActorCriticParams,
     agent_input_size,
@@ -62,9 +62,10 @@ def play_trial(params: ActorCriticParams, env: BatchedEpisodicEnv, tasks: Any, s
     horizon = env.horizon
     if unroll is None:
         unroll = horizon <= 16
+    state, transition = env_transition(env, tasks)  # () and env.step for a stateless environment
 
-    def body(t: Any, h: tf.Tensor, obs: tf.Tensor, prev_a: tf.Tensor, prev_r: tf.Tensor, prev_d: tf.Tensor
-             ) -> tuple[tf.Tensor, ...]:
+    def body(t: Any, h: tf.Tensor, state: Any, obs: tf.Tensor, prev_a: tf.Tensor, prev_r: tf.Tensor,
+             prev_d: tf.Tensor) -> tuple[Any, ...]:
         x = agent_inputs(obs, prev_a, prev_r, prev_d, t, horizon, env.num_actions,
                          use_done_flag=use_done_flag, dtype=dtype)
         h, logits, value = gru_step(params, h, x)
@@ -72,14 +73,14 @@ def play_trial(params: ActorCriticParams, env: BatchedEpisodicEnv, tasks: Any, s
             action = tf.argmax(logits, axis=-1, output_type=tf.int32)
         else:
             action = sample_actions(tf.stop_gradient(logits), derive_seed(seed, 2 * t + 1))
-        reward, obs, done = env.step(tasks, action, t, derive_seed(seed, 2 * t + 2))
-        return h, tf.cast(obs, dtype), action, tf.cast(reward, dtype), tf.cast(done, dtype), logits, value
+        state, reward, obs, done = transition(tasks, state, action, t, derive_seed(seed, 2 * t + 2))
+        return h, state, tf.cast(obs, dtype), action, tf.cast(reward, dtype), tf.cast(done, dtype), logits, value
 
     fields = ("actions", "rewards", "dones", "logits", "values")
     if unroll:
         out: dict[str, list[tf.Tensor]] = {k: [] for k in fields}
         for t in range(horizon):
-            h, obs, prev_a, prev_r, prev_d, logits, value = body(t, h, obs, prev_a, prev_r, prev_d)
+            h, state, obs, prev_a, prev_r, prev_d, logits, value = body(t, h, state, obs, prev_a, prev_r, prev_d)
             for k, v in zip(fields, (prev_a, prev_r, prev_d, logits, value), strict=True):
                 out[k].append(v)
         return Rollout(*(tf.stack(out[k], axis=1) for k in fields))
@@ -88,7 +89,7 @@ def play_trial(params: ActorCriticParams, env: BatchedEpisodicEnv, tasks: Any, s
     for t in tf.range(horizon):
         tf.autograph.experimental.set_loop_options(
             shape_invariants=[(obs, tf.TensorShape([None, env.observation_size]))])
-        h, obs, prev_a, prev_r, prev_d, logits, value = body(t, h, obs, prev_a, prev_r, prev_d)
+        h, state, obs, prev_a, prev_r, prev_d, logits, value = body(t, h, state, obs, prev_a, prev_r, prev_d)
         arrays = [a.write(t, v) for a, v in zip(arrays, (prev_a, prev_r, prev_d, logits, value), strict=True)]
     stacked = [a.stack() for a in arrays]  # [T, B, ...]
     return Rollout(*(tf.transpose(s, [1, 0, 2] if s.shape.rank == 3 else [1, 0]) for s in stacked))
