@@ -178,3 +178,16 @@ def test_gymnasium_env_plays_a_given_mdp():
     assert seen == [1, 2, 0, 1]
     with pytest.raises(ValueError, match="options"):
         env.reset(options={"mdp": (np.zeros((2, 2)), np.full((2, 2, 2), 0.5))})
+
+
+def test_mean_rewards_are_the_reward_means_of_the_pairs_taken() -> None:
+    """The trainer's Rao–Blackwellised rewards: sampled r − E[r | s, a] is the unit noise."""
+    from metalearn_lib.rl import agent_input_size, init_recurrent_actor_critic, play_trial
+
+    env = RandomTabularMDPs(num_episodes=2)
+    params = init_recurrent_actor_critic(agent_input_size(5, 10, use_done_flag=True), 8, 5, seed=0)
+    tasks = env.sample_tasks(400, 0)
+    ro = play_trial(params, env, tasks, tf.constant([1, 2], tf.int64), False, True, unroll=False, mean_rewards=True)
+    noise = (ro.rewards - ro.mean_rewards).numpy()
+    assert abs(noise.mean()) < 0.02 and abs(noise.std() - 1.0) < 0.02
+    assert np.all(np.isin(ro.mean_rewards.numpy()[:, 0], tasks.reward_means.numpy()[:, 0, :]))  # state 0 first

@@ -112,6 +112,9 @@ class WalkToTheEnd:
         next_state = tf.where(done > 0, tf.zeros_like(moved), moved)
         return next_state, rewards, tf.one_hot(next_state, self.length), done
 
+    def mean_rewards(self, tasks, state, actions):
+        return tf.cast(tf.equal(tf.minimum(state + actions, self.length - 1), self.length - 1), tf.float32)
+
 
 def test_a_stateful_env_threads_its_state_through_the_rollout() -> None:
     env = WalkToTheEnd()
@@ -128,6 +131,23 @@ def test_a_stateful_env_threads_its_state_through_the_rollout() -> None:
             if (t + 1) % env.episode_length == 0:
                 cell[:] = 0
         assert 0 < rewards.mean() < 1  # some walks reach the end, some do not
+
+
+def test_a_stateful_env_gives_its_mean_rewards_to_the_trainer() -> None:
+    from metalearn_lib.rl import play_trial
+
+    env = WalkToTheEnd()
+    params = init_recurrent_actor_critic(agent_input_size(2, 3, use_done_flag=True), 8, 2, seed=0)
+    tasks = env.sample_tasks(16, 0)
+    seed = tf.constant([3, 0], tf.int64)
+    plain = play_trial(params, env, tasks, seed, False, True, unroll=False)
+    with_means = play_trial(params, env, tasks, seed, False, True, unroll=False, mean_rewards=True)
+    assert plain.mean_rewards is None
+    np.testing.assert_array_equal(with_means.actions, plain.actions)  # recording changes nothing else
+    np.testing.assert_array_equal(with_means.mean_rewards, plain.rewards)  # deterministic rewards here
+    config = A2CConfig(hidden_size=8, batch_size=16, expected_rewards=True, use_done_flag=True, jit_compile=False)
+    result = train_a2c(env, config, num_iterations=4, iterations_per_call=2)
+    assert result.rewards.shape == (4,)
 
 
 def test_check_env_names_what_a_stateful_env_lacks() -> None:

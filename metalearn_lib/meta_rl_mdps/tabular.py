@@ -156,6 +156,14 @@ class RandomTabularMDPs:
         """``[B, S]`` float32, the one-hot of state 0."""
         return tf.one_hot(self.initial_state(tasks), self.num_states, dtype=tf.float32)
 
+    def mean_rewards(self, tasks: TabularMDP, state: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
+        """E[r | s, a] = μ(s, a) of the step about to be taken, ``[B]`` — the trainer's
+        Rao–Blackwellised rewards (``A2CConfig(expected_rewards=True)``)."""
+        reward_means, _ = tasks
+        index = tf.stack([tf.range(_batch_size(reward_means), dtype=tf.int32), tf.cast(state, tf.int32),
+                          tf.cast(actions, tf.int32)], axis=1)
+        return tf.gather_nd(reward_means, index)
+
     def transition(self, tasks: TabularMDP, state: tf.Tensor, actions: tf.Tensor, t: int | tf.Tensor,
                    seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
         """Take ``actions [B]`` (int32) in states ``state [B]`` at step ``t`` of the trial.

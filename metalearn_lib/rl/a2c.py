@@ -128,7 +128,8 @@ class A2CConfig:
             reward noise (Rao–Blackwellisation), so the policy gradient is less noisy. The agent
             still *sees* only the sampled rewards; only the trainer, which knows the task it
             drew, uses the means (like a critic with privileged information). Needs an
-            environment that has the method.
+            environment that has the method — for a stateful environment (an MDP),
+            ``mean_rewards(tasks, state, actions)``, E[r_t | task, s_t, a_t], read at every step.
         seed: int ≥ 0, the seed of the initial parameters and of the stream [seed, iteration].
         jit_compile: compile the training chunk with XLA.
         unroll: run a trial as a Python loop over its steps (``True``) or as a ``tf.range``
@@ -219,6 +220,7 @@ class TrainA2CResult:
 def _make_chunk(env: BatchedEpisodicEnv, config: A2CConfig) -> Callable[..., Any]:
     """The compiled ``run_chunk((params, adam), start, length) -> ((params, adam), metrics [length, 4])``."""
     batch_size = config.batch_size
+    stateful = callable(getattr(env, "transition", None))
 
     def one_iteration(carry: tuple[ActorCriticParams, AdamState], iteration: tf.Tensor
                       ) -> tuple[tuple[ActorCriticParams, AdamState], tf.Tensor]:
@@ -227,9 +229,13 @@ def _make_chunk(env: BatchedEpisodicEnv, config: A2CConfig) -> Callable[..., Any
         tasks = env.sample_tasks(batch_size, derive_seed(seed, 0))
         with tf.GradientTape() as tape:
             tape.watch(params)
-            ro = play_trial(params, env, tasks, seed, False, config.use_done_flag, config.unroll)
+            ro = play_trial(params, env, tasks, seed, False, config.use_done_flag, config.unroll,
+                            mean_rewards=config.expected_rewards and stateful)
             values = config.value_scale * tf.stop_gradient(ro.values)  # V = s·v
-            train_rewards = env.expected_rewards(tasks, ro.actions) if config.expected_rewards else ro.rewards
+            if not config.expected_rewards:
+                train_rewards = ro.rewards
+            else:  # E[r_t | task, a_t] (stateless) or E[r_t | task, s_t, a_t] (stateful)
+                train_rewards = ro.mean_rewards if stateful else env.expected_rewards(tasks, ro.actions)
             adv, ret = gae(tf.cast(train_rewards, ro.values.dtype), values, 0.0, config.gamma, config.lam)
             ret = ret / config.value_scale  # the critic's loss in its own unit
             if config.normalize_advantages:
@@ -314,9 +320,12 @@ def train_a2c(
         raise ValueError(f"the checkpoint's parameters do not fit this environment and config: inputs "
                          f"{params.input_size} (expected {expected}), actions {params.num_actions} "
                          f"(expected {env.num_actions}), hidden {params.hidden_size}")
-    if config.expected_rewards and not callable(getattr(env, "expected_rewards", None)):
-        raise TypeError(f"config.expected_rewards needs an environment with an expected_rewards(tasks, actions) "
-                        f"method; {type(env).__name__} has none")
+    stateful = callable(getattr(env, "transition", None))
+    method = "mean_rewards" if stateful else "expected_rewards"
+    if config.expected_rewards and not callable(getattr(env, method, None)):
+        signature = "mean_rewards(tasks, state, actions)" if stateful else "expected_rewards(tasks, actions)"
+        raise TypeError(f"config.expected_rewards needs an environment with an {signature} method; "
+                        f"{type(env).__name__} has none")
     run_chunk = build_cached(_make_chunk, env, config)  # the same (env, config) reuses its compiled chunk
     (params, adam), metrics, wall_s = run_in_chunks(
         run_chunk, (params, adam), num_iterations=num_iterations, start=start,

@@ -106,6 +106,10 @@ class StatefulEpisodicEnv(Protocol):
         episode ends, the next state and observation are the next episode's first)."""
         ...
 
+    # Optional, for ``A2CConfig(expected_rewards=True)``:
+    # ``mean_rewards(tasks, state, actions) -> [B]``, E[r | task, state, action] of the step about
+    # to be taken (the trainer's Rao–Blackwellised returns; the agent still sees sampled rewards).
+
 
 def env_transition(env: Any, tasks: Any) -> tuple[Any, Any]:
     """``(initial state, transition)`` of either protocol: a :class:`StatefulEpisodicEnv`'s own, or

@@ -140,7 +140,7 @@ def evaluate_agent(
     use_done_flag = infer_done_flag(params, env)
     run = build_cached(_compiled_trial, env, greedy, use_done_flag)
     ro = run(params, tasks, pair)
-    ro = Rollout(*(t.numpy() for t in ro))
+    ro = Rollout(*(None if t is None else t.numpy() for t in ro))
     mean, ci = mean_ci95(ro.rewards.sum(axis=1))
     step_mean, step_ci = mean_ci95(ro.rewards)
     return TrialEvaluation(mean_return=mean, ci95=ci, returns=ro.rewards.sum(axis=1), step_mean=step_mean,

@@ -36,6 +36,9 @@ class Rollout(NamedTuple):
         dones: ``[B, T]`` 1.0 where an episode ended at that step.
         logits: ``[B, T, A]`` policy logits.
         values: ``[B, T]`` V(h_t).
+        mean_rewards: ``[B, T]`` E[r_t | task, s_t, a_t] when the trial was played with
+            ``mean_rewards=True`` (a :class:`~metalearn_lib.rl.environments.StatefulEpisodicEnv`
+            with ``mean_rewards``), else ``None``.
     """
 
     actions: tf.Tensor
@@ -43,14 +46,17 @@ class Rollout(NamedTuple):
     dones: tf.Tensor
     logits: tf.Tensor
     values: tf.Tensor
+    mean_rewards: tf.Tensor | None = None
 
 
 def play_trial(params: ActorCriticParams, env: BatchedEpisodicEnv, tasks: Any, seed: tf.Tensor,
-             greedy: bool, use_done_flag: bool, unroll: bool | None = None) -> Rollout:
+             greedy: bool, use_done_flag: bool, unroll: bool | None = None, mean_rewards: bool = False) -> Rollout:
     """The trial loop, no argument checks.
 
     ``unroll``: a Python loop over the static horizon (one graph node per step) or a
-    ``tf.range`` loop with ``TensorArray`` s; ``None`` unrolls horizons up to 16.
+    ``tf.range`` loop with ``TensorArray`` s; ``None`` unrolls horizons up to 16. ``mean_rewards``:
+    also record E[r_t | task, s_t, a_t] from a stateful environment's ``mean_rewards(tasks, state,
+    actions)`` (the actions and everything else are unchanged).
     """
     dtype = params.w_x.dtype
     obs = tf.cast(env.initial_observations(tasks), dtype)
@@ -73,24 +79,27 @@ def play_trial(params: ActorCriticParams, env: BatchedEpisodicEnv, tasks: Any, s
             action = tf.argmax(logits, axis=-1, output_type=tf.int32)
         else:
             action = sample_actions(tf.stop_gradient(logits), derive_seed(seed, 2 * t + 1))
+        extra = (tf.cast(env.mean_rewards(tasks, state, action), dtype),) if mean_rewards else ()
         state, reward, obs, done = transition(tasks, state, action, t, derive_seed(seed, 2 * t + 2))
-        return h, state, tf.cast(obs, dtype), action, tf.cast(reward, dtype), tf.cast(done, dtype), logits, value
+        return (h, state, tf.cast(obs, dtype), action, tf.cast(reward, dtype), tf.cast(done, dtype), logits, value,
+                *extra)
 
-    fields = ("actions", "rewards", "dones", "logits", "values")
+    fields = ("actions", "rewards", "dones", "logits", "values", *(("mean_rewards",) if mean_rewards else ()))
     if unroll:
         out: dict[str, list[tf.Tensor]] = {k: [] for k in fields}
         for t in range(horizon):
-            h, state, obs, prev_a, prev_r, prev_d, logits, value = body(t, h, state, obs, prev_a, prev_r, prev_d)
-            for k, v in zip(fields, (prev_a, prev_r, prev_d, logits, value), strict=True):
+            h, state, obs, prev_a, prev_r, prev_d, logits, value, *extra = body(t, h, state, obs, prev_a, prev_r,
+                                                                                prev_d)
+            for k, v in zip(fields, (prev_a, prev_r, prev_d, logits, value, *extra), strict=True):
                 out[k].append(v)
         return Rollout(*(tf.stack(out[k], axis=1) for k in fields))
-    arrays = [tf.TensorArray(d, size=horizon) for d in (tf.int32, dtype, dtype, dtype, dtype)]
+    arrays = [tf.TensorArray(d, size=horizon) for d in (tf.int32, dtype, dtype, dtype, dtype, dtype)[:len(fields)]]
     obs = tf.ensure_shape(obs, [None, env.observation_size])
     for t in tf.range(horizon):
         tf.autograph.experimental.set_loop_options(
             shape_invariants=[(obs, tf.TensorShape([None, env.observation_size]))])
-        h, state, obs, prev_a, prev_r, prev_d, logits, value = body(t, h, state, obs, prev_a, prev_r, prev_d)
-        arrays = [a.write(t, v) for a, v in zip(arrays, (prev_a, prev_r, prev_d, logits, value), strict=True)]
+        h, state, obs, prev_a, prev_r, prev_d, logits, value, *extra = body(t, h, state, obs, prev_a, prev_r, prev_d)
+        arrays = [a.write(t, v) for a, v in zip(arrays, (prev_a, prev_r, prev_d, logits, value, *extra), strict=True)]
     stacked = [a.stack() for a in arrays]  # [T, B, ...]
     return Rollout(*(tf.transpose(s, [1, 0, 2] if s.shape.rank == 3 else [1, 0]) for s in stacked))
 
