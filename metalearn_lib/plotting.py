@@ -27,9 +27,11 @@ from collections.abc import Sequence
 
 import matplotlib as mpl
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.text import Text
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "figure_size_px",
     "figure_to_png",
     "hidden_since",
+    "legend_below",
     "mark_problem",
     "new_figure",
     "off_chart_step",
@@ -120,6 +123,23 @@ def new_figure(
         axes = figure.subplots(nrows, ncols, squeeze=False)
     _register_png_display()
     return figure, axes
+
+
+def legend_below(figure: Figure, handles: Sequence[Artist], *, ncol: int, fontsize: float = 8) -> Legend:
+    """One legend for all panels of a :func:`new_figure`, centred under them in a band the layout keeps free.
+
+    Unlike ``figure.legend(loc="outside lower center")`` it is anchored in figure fractions, so a save with
+    ``bbox_inches="tight"`` that adds a caption under the figure (the widgets' static picture) leaves it in
+    place instead of moving it onto the caption.
+    """
+    legend = figure.legend(handles=list(handles), loc="lower center", bbox_to_anchor=(0.5, 0.0),
+                           bbox_transform=figure.transFigure, ncol=ncol, fontsize=fontsize)
+    top = legend.get_window_extent(figure.canvas.get_renderer()).y1 + 4 * figure.dpi / 72  # and a 4-pt gap
+    band = top / figure.bbox.height
+    engine = figure.get_layout_engine()
+    if engine is not None:
+        engine.set(rect=(0.0, band, 1.0, 1.0 - band))
+    return legend
 
 
 def figure_to_png(figure: Figure, *, dpi: int = PIXELS_PER_INCH, **savefig_kwargs: object) -> bytes:
