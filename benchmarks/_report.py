@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import math
+import os
+import platform
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,18 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     return value
+
+
+def utc_now() -> str:
+    """The time a result was written, UTC, to the second (ISO 8601)."""
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def machine_info() -> dict[str, Any]:
+    """Where a result was measured: platform, CPU count and TensorFlow's version."""
+    import tensorflow as tf  # imported here: metalearn_lib has already imported it quietly
+
+    return {"platform": platform.platform(), "cpus": os.cpu_count(), "tensorflow": tf.__version__}
 
 
 def write_report(path: Path, results: dict[str, Any], table: str) -> None:

@@ -33,16 +33,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as _dt
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from _report import write_report  # benchmarks/ is on sys.path when a script runs
+from _report import machine_info, utc_now, write_report  # benchmarks/ is on sys.path when a script runs
 
 from metalearn_lib import seed_everything, tf  # tf: TensorFlow, imported quietly
 from metalearn_lib.maml_rl import (
@@ -183,9 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "benchmarks/maml_rl.py " + " ".join(sys.argv[1:] if argv is None else argv)
     results = {"rows": rows, "training": training, "num_test_goals": num_goals, "test_seed": TEST_SEED,
                "seed": args.seed, "quick": args.quick, "wall_s": time.perf_counter() - start,
-               "published": PUBLISHED_MAML_RL, "machine": {"platform": platform.platform(),
-                                                          "cpus": os.cpu_count(), "tensorflow": tf.__version__},
-               "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
+               "published": PUBLISHED_MAML_RL, "machine": machine_info(),
+               "date": utc_now()}
     text = markdown(results, command.strip())
     print(text)
     if args.json is not None:

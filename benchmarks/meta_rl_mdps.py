@@ -27,16 +27,13 @@ published one to ``PATH`` with the suffix ``.md``.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _report import write_report  # benchmarks/ is on sys.path when a script runs
+from _report import machine_info, utc_now, write_report  # benchmarks/ is on sys.path when a script runs
 
 from metalearn_lib import seed_everything, tf  # tf: TensorFlow, imported quietly
 from metalearn_lib.meta_rl_mdps import (
@@ -173,8 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {"rows": rows, "tuning": tuning, "gridworld": grid_info, "num_mdps": num_mdps, "tune_mdps": tune_mdps,
                "seeds": {"test": TEST_SEED, "tune": TUNE_SEED, "outcomes": OUTCOME_SEED}, "quick": args.quick,
                "published": {str(n): v for n, v in PUBLISHED_TABULAR.items()}, "wall_s": time.perf_counter() - start,
-               "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "tensorflow": tf.__version__},
-               "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
+               "machine": machine_info(), "date": utc_now()}
     text = markdown(results, command.strip())
     print(text)
     if args.json is not None:
