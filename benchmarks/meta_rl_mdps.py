@@ -27,6 +27,7 @@ published one to ``PATH`` with the suffix ``.md``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -40,6 +41,7 @@ from metalearn_lib.meta_rl_mdps import (
     PARAMETER_GRID,
     RL2_PAPER_GREEDY_PRIOR,
     RL2_PAPER_PSRL_PRIOR,
+    RL2_RECIPES,
     UCRL2_SCALE_GRID,
     EpsilonGreedyPolicy,
     GreedyPolicy,
@@ -50,10 +52,16 @@ from metalearn_lib.meta_rl_mdps import (
     RandomTabularMDPs,
     TabularMDP,
     UCRL2Policy,
+    evaluate_rl2_mdp,
     gridworld_bayes_optimal,
+    load_shipped_rl2,
     oracle_total_reward,
     posterior_sampling_expected_return,
     run_policy,
+    save_rl2,
+    shipped_rl2_info,
+    shipped_rl2_path,
+    train_rl2_mdp,
     tune_policy,
 )
 
@@ -71,7 +79,8 @@ TEST_SEED, TUNE_SEED, OUTCOME_SEED = 0, 1, 2
 LABELS = {"random": "random", "greedy": "greedy (posterior mean)", "epsilon_greedy": "ε-greedy",
           "psrl": "PSRL", "ucrl2": "UCRL2 (finite horizon)", "oracle": "oracle (knows the MDP)",
           "oracle_exact": "oracle, exact n·V₀(0)", "greedy_paper_prior": "greedy, the paper's prior",
-          "epsilon_greedy_paper_prior": "ε-greedy, the paper's prior", "psrl_paper_prior": "PSRL, the paper's prior"}
+          "epsilon_greedy_paper_prior": "ε-greedy, the paper's prior", "psrl_paper_prior": "PSRL, the paper's prior",
+          "rl2": "RL² (A2C, GRU 128)"}
 
 
 def tabular_rows(num_episodes: int, num_mdps: int, tune_mdps: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -119,6 +128,49 @@ def gridworld_rows() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return rows, info
 
 
+GRIDWORLD_TEST_TRIALS, GRIDWORLD_TEST_SEED, RL2_EVAL_SEED = 10_000, 3, 4
+
+
+def rl2_row(name: str, num_mdps: int, args: argparse.Namespace, command: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Train (or, with ``--shipped``, load) the RL² agent of recipe ``name`` and evaluate it on the test tasks
+    (the baselines' test MDPs; 10,000 gridworld trials); with ``--ship``, write it to the library."""
+    recipe = RL2_RECIPES[name]
+    if args.shipped:
+        params = load_shipped_rl2(name)
+        training = {"source": f"shipped weights {shipped_rl2_path(name).name}",
+                    "wall_s": shipped_rl2_info(name)["wall_s"]}
+    else:
+        iterations = max(1, recipe.num_iterations // 10) if args.quick else recipe.num_iterations
+        result = train_rl2_mdp(name, num_iterations=iterations, progress=args.progress)
+        params = result.params
+        training = {"source": "trained", "num_iterations": iterations, "wall_s": result.wall_s,
+                    "iterations_per_s": result.iterations_per_s,
+                    "learning_curve": [float(v) for v in np.asarray(result.rewards).reshape(100, -1).mean(axis=1)]
+                    if iterations % 100 == 0 else None}
+    if name == "gridworld":
+        tasks = recipe.env.sample_tasks(GRIDWORLD_TEST_TRIALS, GRIDWORLD_TEST_SEED)
+    else:
+        tasks = recipe.env.sample_tasks(num_mdps, TEST_SEED)
+    sampled = evaluate_rl2_mdp(params, name, tasks=tasks, seed=RL2_EVAL_SEED)
+    greedy = evaluate_rl2_mdp(params, name, tasks=tasks, seed=RL2_EVAL_SEED, greedy=True)
+    evaluation = {"sampled": sampled.as_dict(), "greedy": greedy.as_dict(), "tasks": len(sampled.episode_returns),
+                  "task_seed": GRIDWORLD_TEST_SEED if name == "gridworld" else TEST_SEED, "seed": RL2_EVAL_SEED}
+    if args.ship and not args.shipped and not args.quick:
+        save_rl2(shipped_rl2_path(name), result,
+                 {"command": command, "recipe": name, "description": recipe.description,
+                  "seed": recipe.config.seed, "num_iterations": iterations,
+                  "config": dataclasses.asdict(recipe.config), "wall_s": result.wall_s,
+                  "iterations_per_s": result.iterations_per_s, "evaluation": evaluation,
+                  "learning_curve": training["learning_curve"], "machine": machine_info(), "date": utc_now()})
+        print(f"shipped {shipped_rl2_path(name)}", flush=True)
+    if name == "gridworld":
+        row = {"env": "gridworld", "policy": "rl2", "mean_return": sampled.mean_return, "ci95": sampled.ci95}
+    else:
+        row = {"env": "tabular", "episodes": recipe.env.num_episodes, "policy": "rl2",
+               "mean_reward": sampled.mean_return, "ci95": sampled.ci95}
+    return row, {**training, "evaluation": evaluation}
+
+
 def markdown(results: dict[str, Any], command: str) -> str:
     tabular = [r for r in results["rows"] if r["env"] == "tabular"]
     episodes = sorted({r["episodes"] for r in tabular})
@@ -131,14 +183,21 @@ def markdown(results: dict[str, Any], command: str) -> str:
         cells = []
         for n in episodes:
             published = PUBLISHED_TABULAR.get(n, {}).get(published_key)
-            cells.append(cell[policy, n] + (f" ({published})" if published is not None else ""))
+            text = cell.get((policy, n), "not trained")
+            cells.append(text + (f" ({published})" if published is not None else ""))
         lines.append(f"| {LABELS.get(policy, policy)} | " + " | ".join(cells) + " |")
-    lines.append("| RL², published | " + " | ".join(str(PUBLISHED_TABULAR[n]["rl2"]) for n in episodes) + " |")
+    if not any(r["policy"] == "rl2" for r in tabular):
+        lines.append("| RL², published | " + " | ".join(str(PUBLISHED_TABULAR[n]["rl2"]) for n in episodes) + " |")
+    lines.append("")
+    cpus = results["machine"].get("cpus", "?")
+    lines += [f"RL² {name} ({t['source']}): training took {t['wall_s'] / 60:.1f} min on {cpus} CPUs."
+              for name, t in results["rl2_training"].items()]
     grid = [r for r in results["rows"] if r["env"] == "gridworld"]
     info = results["gridworld"]
     lines += ["", "Gridworld (VariBAD): exact expected return of the 4-episode task", "", "| policy | return |",
               "|---|---|"]
-    lines += [f"| {r['policy'].replace('_', ' ')} | {r['mean_return']:.3f} |" for r in grid]
+    lines += [f"| {LABELS.get(r['policy'], r['policy'].replace('_', ' '))} | {r['mean_return']:.3f}"
+              + (f" ± {r['ci95']:.3f} |" if r["ci95"] else " (exact) |") for r in grid]
     per_episode = ", ".join(f"{v:.3f}" for v in info["bayes_optimal_episode_returns"])
     lines += ["", f"Bayes-optimal return per episode: {per_episode} (exactly {info['bayes_optimal_fraction']} in all; "
               f"{info['num_belief_states']} belief states, solved in {info['solve_s']:.2f} s).", ""]
@@ -152,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mdps", type=int, default=None, help="test MDPs (default 1000, quick 200)")
     parser.add_argument("--tune-mdps", type=int, default=None, help="validation MDPs for tuning (default 300)")
     parser.add_argument("--episodes", type=int, nargs="+", default=None, help="trial lengths n (default 10 25 50)")
+    parser.add_argument("--rl2", nargs="*", default=None, choices=tuple(RL2_RECIPES),
+                        help="RL² agents to train or evaluate (default all; none with --skip-rl2)")
+    parser.add_argument("--skip-rl2", action="store_true", help="baselines and exact limits only")
+    parser.add_argument("--shipped", action="store_true", help="evaluate the shipped RL² agents; train none")
+    parser.add_argument("--ship", action="store_true", help="write the trained RL² agents to the library")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no tqdm progress bars")
     args = parser.parse_args(argv)
     seed_everything(0)
     num_mdps = args.mdps or (200 if args.quick else 1000)
@@ -160,18 +225,29 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
     tuning: dict[str, Any] = {}
+    command = ("python benchmarks/meta_rl_mdps.py " + " ".join(sys.argv[1:] if argv is None else argv)).strip()
+    rl2_names = [] if args.skip_rl2 else (list(RL2_RECIPES) if args.rl2 is None else args.rl2)
+    rl2_training: dict[str, Any] = {}
     for n in episodes:
         n_rows, tuning[str(n)] = tabular_rows(n, num_mdps, tune_mdps)
         rows += n_rows
+        for name in rl2_names:
+            if name != "gridworld" and RL2_RECIPES[name].env.num_episodes == n:
+                row, rl2_training[name] = rl2_row(name, num_mdps, args, command)
+                rows.append(row)
         print(f"n = {n}: done ({time.perf_counter() - start:.0f} s)", flush=True)
     grid, grid_info = gridworld_rows()
     rows += grid
-    command = "benchmarks/meta_rl_mdps.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    results = {"rows": rows, "tuning": tuning, "gridworld": grid_info, "num_mdps": num_mdps, "tune_mdps": tune_mdps,
-               "seeds": {"test": TEST_SEED, "tune": TUNE_SEED, "outcomes": OUTCOME_SEED}, "quick": args.quick,
+    if "gridworld" in rl2_names:
+        row, rl2_training["gridworld"] = rl2_row("gridworld", num_mdps, args, command)
+        rows.append(row)
+    results = {"rows": rows, "tuning": tuning, "gridworld": grid_info, "rl2_training": rl2_training,
+               "num_mdps": num_mdps, "tune_mdps": tune_mdps,
+               "seeds": {"test": TEST_SEED, "tune": TUNE_SEED, "outcomes": OUTCOME_SEED,
+                         "gridworld_test": GRIDWORLD_TEST_SEED, "rl2_evaluation": RL2_EVAL_SEED}, "quick": args.quick,
                "published": {str(n): v for n, v in PUBLISHED_TABULAR.items()}, "wall_s": time.perf_counter() - start,
                "machine": machine_info(), "date": utc_now()}
-    text = markdown(results, command.strip())
+    text = markdown(results, command)
     print(text)
     if args.json is not None:
         write_report(args.json, results, text)

@@ -67,6 +67,7 @@ WIDGET_NOTEBOOKS: tuple[str, ...] = (
     "notebooks/04_teacher_guided_loop.ipynb",
     "notebooks/05_meta_rl_bandits.ipynb",
     "notebooks/06_maml_rl.ipynb",
+    "notebooks/07_meta_rl_mdps.ipynb",
 )
 VOILA_NOTEBOOKS: tuple[str, ...] = WIDGET_NOTEBOOKS
 

@@ -191,3 +191,37 @@ def test_mean_rewards_are_the_reward_means_of_the_pairs_taken() -> None:
     noise = (ro.rewards - ro.mean_rewards).numpy()
     assert abs(noise.mean()) < 0.02 and abs(noise.std() - 1.0) < 0.02
     assert np.all(np.isin(ro.mean_rewards.numpy()[:, 0], tasks.reward_means.numpy()[:, 0, :]))  # state 0 first
+
+
+def test_oracle_values_are_the_true_mdps_reward_to_go() -> None:
+    """V*_k(s_t) + (n − 1 − e)·V*_0(0), against the numpy value iteration of the planning module."""
+    from metalearn_lib.meta_rl_mdps.planning import value_iteration
+
+    env = RandomTabularMDPs(num_episodes=3)
+    tasks = env.sample_tasks(6, 5)
+    _, v = value_iteration(np.asarray(tasks.reward_means, np.float64), np.asarray(tasks.transitions, np.float64), 10)
+    states = tf.constant([0, 3, 5, 9, 1, 2])
+    for t in (0, 7, 10, 19, 29):
+        step, episode = t % 10, t // 10
+        want = v[np.arange(6), step, states.numpy()] + (2 - episode) * v[:, 0, 0]
+        np.testing.assert_allclose(env.oracle_values(tasks, states, t).numpy(), want, rtol=1e-5, atol=1e-4)
+    # at t = 0 the whole trial: n·V*_0(0); on the last step the best mean reward of the state
+    np.testing.assert_allclose(env.oracle_values(tasks, tf.zeros([6], tf.int32), 0).numpy(), 3 * v[:, 0, 0],
+                               rtol=1e-5)
+    np.testing.assert_allclose(env.oracle_values(tasks, states, 29).numpy(),
+                               tasks.reward_means.numpy()[np.arange(6), states.numpy()].max(axis=1), rtol=1e-6)
+
+
+def test_a_trial_records_the_oracle_values_of_the_states_it_visits() -> None:
+    from metalearn_lib.rl import agent_input_size, init_recurrent_actor_critic, play_trial
+
+    env = RandomTabularMDPs(num_episodes=2)
+    params = init_recurrent_actor_critic(agent_input_size(5, 10, use_done_flag=True), 8, 5, seed=0)
+    tasks = env.sample_tasks(50, 1)
+    ro = play_trial(params, env, tasks, tf.constant([1, 2], tf.int64), False, True, unroll=False, task_values=True)
+    plain = play_trial(params, env, tasks, tf.constant([1, 2], tf.int64), False, True, unroll=False)
+    assert plain.task_values is None
+    np.testing.assert_array_equal(ro.actions, plain.actions)  # recording changes nothing the agent does
+    np.testing.assert_allclose(ro.task_values[:, 0], env.oracle_values(tasks, tf.zeros([50], tf.int32), 0), rtol=1e-6)
+    np.testing.assert_allclose(ro.task_values[:, 10], env.oracle_values(tasks, tf.zeros([50], tf.int32), 10),
+                               rtol=1e-6)  # episode 2 starts in state 0

@@ -87,3 +87,81 @@ def test_the_maml_rl_wall_times_quote_the_committed_benchmark():
         rate = training[method]["meta_iterations"] / training[method]["wall_s"]
         assert re.search(rf"{label} {seconds} s", block), f"README should say '{label} {seconds} s'"
         assert f"{rate:.2f}" in block, f"README should quote {method}'s {rate:.2f} meta-iterations/s"
+
+
+# --------------------------------------------------------------------------------------------
+# chapter 7: meta-RL on MDPs
+# --------------------------------------------------------------------------------------------
+#: README row label → the policy of ``benchmarks/results/meta_rl_mdps_full.json``.
+MDP_ROWS = {
+    "random": "random",
+    "greedy on the posterior mean (true prior)": "greedy",
+    "ε-greedy (true prior; tuned ε = 0)": "epsilon_greedy",
+    "PSRL (true prior)": "psrl",
+    "UCRL2, finite horizon (tuned widths)": "ucrl2",
+    "greedy, the paper's prior": "greedy_paper_prior",
+    "ε-greedy, the paper's prior": "epsilon_greedy_paper_prior",
+    "PSRL, the paper's prior": "psrl_paper_prior",
+    "RL² (A2C, GRU 128)": "rl2",
+    "oracle (knows the MDP; exact n·V₀)": "oracle_exact",
+}
+GRID_ROWS = {"Bayes-optimal (exact DP)": "bayes_optimal", "RL² (A2C, GRU 128)": "rl2",
+             "posterior sampling (exact)": "posterior_sampling", "random (exact)": "random"}
+
+
+def _mdp_results() -> dict:
+    return json.loads((RESULTS / "meta_rl_mdps_full.json").read_text(encoding="utf-8"))
+
+
+def _mdp_block() -> str:
+    block = README[README.index("**Meta-RL on MDPs**"):]
+    return block[:block.index("\n## ")]
+
+
+def test_the_tabular_mdp_table_quotes_the_committed_benchmark():
+    results = _mdp_results()
+    source = {(r["policy"], r["episodes"]): r for r in results["rows"] if r["env"] == "tabular"}
+    rows = _table_rows("**Meta-RL on MDPs**")
+    assert set(rows) == set(MDP_ROWS), f"README rows {sorted(rows)}"
+    quoted = {MDP_ROWS[label] for label in rows}
+    assert {policy for policy, _ in source} - {"oracle"} <= quoted  # every policy but the played oracle
+    for label, cells in rows.items():
+        policy = MDP_ROWS[label]
+        for n, cell in zip((10, 25, 50), cells, strict=True):
+            published = results["published"][str(n)].get(policy.removesuffix("_paper_prior"))
+            match = re.fullmatch(r"(?:(−?[\d.]+) ± ([\d.]+)|not trained)(?: \(([\d.]+)\))?", cell)
+            assert match, f"README {label}, n = {n}: {cell!r}"
+            if match.group(3) is not None or published is not None:
+                assert _number(match.group(3)) == pytest.approx(published), f"{label}, n = {n}: published"
+            if (policy, n) not in source:
+                assert cell.startswith("not trained"), f"README {label}, n = {n} quotes a row the results lack"
+                continue
+            row = source[policy, n]
+            assert (_number(match.group(1)), _number(match.group(2))) == pytest.approx(
+                (row["mean_reward"], row["ci95"]), abs=0.05 + 1e-9), f"README {label}, n = {n}: {cell}"
+
+
+def test_the_gridworld_table_and_the_rl2_prose_quote_the_committed_benchmark():
+    results = _mdp_results()
+    source = {r["policy"]: r for r in results["rows"] if r["env"] == "gridworld"}
+    rows = _table_rows("task:\n")
+    assert set(rows) == set(GRID_ROWS)
+    for label, (cell,) in rows.items():
+        row = source[GRID_ROWS[label]]
+        parts = [_number(p) for p in cell.split("±")]
+        assert parts[0] == pytest.approx(row["mean_return"], abs=5e-3 if len(parts) == 2 else 5e-4), label
+        if len(parts) == 2:
+            assert parts[1] == pytest.approx(row["ci95"], abs=5e-3), label
+    block = _mdp_block()
+    training = results["rl2_training"]
+    from metalearn_lib.meta_rl_mdps import shipped_rl2_info
+
+    for name in ("tabular_n10", "gridworld"):
+        info = shipped_rl2_info(name)
+        assert f"{info['wall_s'] / 60:.1f} min" in block, f"README should quote {name}'s training time"
+        assert f"{info['num_iterations']:,} iterations" in block
+        assert training[name]["wall_s"] == pytest.approx(info["wall_s"])
+    fraction = source["rl2"]["mean_return"] / source["bayes_optimal"]["mean_return"]
+    assert f"{100 * fraction:.1f} %" in block
+    assert f"{results['gridworld']['num_belief_states']:,} belief states" in block
+    assert results["gridworld"]["bayes_optimal_fraction"] in block

@@ -396,11 +396,43 @@ def test_expected_rewards_need_the_environment_method() -> None:
         A2CConfig(expected_rewards=1)
 
 
+def test_a_task_baseline_needs_a_stateful_environment_with_oracle_values() -> None:
+    config = A2CConfig(**{**CONFIG.to_dict(), "task_baseline": True})
+    with pytest.raises(TypeError, match="oracle_values"):
+        train_a2c(GuessTheArm(), config, num_iterations=1)
+    with pytest.raises(TypeError, match="task_baseline"):
+        A2CConfig(task_baseline="yes")
+
+
 def test_entropy_schedule() -> None:
     assert CONFIG.entropy_coef_at(0).numpy() == pytest.approx(0.05)
     assert CONFIG.entropy_coef_at(5).numpy() == pytest.approx(0.025)
     assert CONFIG.entropy_coef_at(50).numpy() == pytest.approx(0.0)
     assert A2CConfig(entropy_coef=0.2).entropy_coef_at(10) == 0.2
+
+
+def test_learning_rate_schedule_follows_the_entropy_schedule() -> None:
+    config = A2CConfig(**{**CONFIG.to_dict(), "learning_rate_final": 0.0})
+    assert config.learning_rate_at(0).numpy() == pytest.approx(1e-2)
+    assert config.learning_rate_at(5).numpy() == pytest.approx(5e-3)
+    assert config.learning_rate_at(50).numpy() == pytest.approx(0.0)
+    assert CONFIG.learning_rate_at(7) == 1e-2  # None: constant
+    with pytest.raises(ValueError, match="learning_rate_final"):
+        A2CConfig(learning_rate_final=-1.0)
+
+
+def test_a_learning_rate_decayed_to_zero_stops_training() -> None:
+    # η falls from 1e-2 to 0 over 1 iteration: the first step moves θ, every later one leaves it where it is
+    config = A2CConfig(**{**CONFIG.to_dict(), "learning_rate_final": 0.0, "entropy_anneal_iterations": 1,
+                          "jit_compile": False})
+    one = train_a2c(GuessTheArm(), config, num_iterations=1, iterations_per_call=1)
+    three = train_a2c(GuessTheArm(), config, num_iterations=3, iterations_per_call=1)
+    constant = train_a2c(GuessTheArm(), A2CConfig(**{**config.to_dict(), "learning_rate_final": None}),
+                         num_iterations=3, iterations_per_call=1)
+    for a, b in zip(one.params, three.params, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert not all(np.array_equal(np.asarray(a), np.asarray(c)) for a, c in zip(one.params, constant.params,
+                                                                                strict=True))
 
 
 # --------------------------------------------------------------------------------------------

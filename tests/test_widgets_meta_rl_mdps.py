@@ -123,7 +123,7 @@ def test_return_figures_draw_the_references():
     with pytest.raises(ValueError, match="tabular results"):
         tabular_returns_figure([row for row in results["rows"] if row["env"] == "gridworld"])
     with pytest.raises(ValueError, match="no rows"):
-        tabular_returns_figure(results["rows"], policies=["rl2"])
+        tabular_returns_figure(results["rows"], policies=["psrl_n25"])
     with pytest.raises(ValueError, match="one length"):
         episode_returns_figure({"x": ([1, 2], [0.1])})
 

@@ -18,7 +18,9 @@ Submodules:
 * ``gridworld_beliefs`` — the belief over the goal (uniform over the candidate cells not yet
   visited), its update, and posterior sampling over goals;
 * ``bayes_optimal`` — the gridworld's exact Bayes-optimal policy, by dynamic programming over
-  belief states (:func:`gridworld_bayes_optimal`, :func:`bayes_optimal_action`).
+  belief states (:func:`gridworld_bayes_optimal`, :func:`bayes_optimal_action`);
+* ``rl2`` — RL² on both families: the training recipes (:data:`RL2_RECIPES`), training and
+  evaluation, and the shipped agents (:func:`load_shipped_rl2`).
 
 Imports the RL room (:mod:`metalearn_lib.rl`), chapter 5's tie-breaking argmax, the ground floor
 and the utilities.
@@ -67,12 +69,24 @@ from metalearn_lib.meta_rl_mdps.planning import (
     value_iteration,
 )
 from metalearn_lib.meta_rl_mdps.posteriors import RL2_PAPER_GREEDY_PRIOR, RL2_PAPER_PSRL_PRIOR, MDPPosterior, Prior
+from metalearn_lib.meta_rl_mdps.rl2 import (
+    RL2_RECIPES,
+    RL2Evaluation,
+    RL2Recipe,
+    evaluate_rl2_mdp,
+    load_shipped_rl2,
+    save_rl2,
+    shipped_rl2_info,
+    shipped_rl2_path,
+    train_rl2_mdp,
+)
 from metalearn_lib.meta_rl_mdps.tabular import RandomTabularMDPs, TabularMDP, TabularMDPEnv
 
 __all__ = [
     "GRIDWORLD_ACTIONS",
     "PARAMETER_GRID",
     "RL2_PAPER_GREEDY_PRIOR",
+    "RL2_RECIPES",
     "RL2_PAPER_PSRL_PRIOR",
     "UCRL2_SCALE_GRID",
     "BeliefState",
@@ -87,6 +101,8 @@ __all__ = [
     "PSRLPolicy",
     "Policy",
     "Prior",
+    "RL2Evaluation",
+    "RL2Recipe",
     "RandomPolicy",
     "RandomTabularMDPs",
     "TabularMDP",
@@ -102,8 +118,10 @@ __all__ = [
     "check_goals",
     "check_model",
     "evaluate_policy",
+    "evaluate_rl2_mdp",
     "extended_value_iteration",
     "gridworld_bayes_optimal",
+    "load_shipped_rl2",
     "optimistic_transitions",
     "oracle_total_reward",
     "play_posterior_sampling",
@@ -111,6 +129,10 @@ __all__ = [
     "prior_belief",
     "reached_cells",
     "run_policy",
+    "save_rl2",
+    "shipped_rl2_info",
+    "shipped_rl2_path",
+    "train_rl2_mdp",
     "tune_policy",
     "ucrl2_widths",
     "value_iteration",

@@ -164,6 +164,26 @@ class RandomTabularMDPs:
                           tf.cast(actions, tf.int32)], axis=1)
         return tf.gather_nd(reward_means, index)
 
+    def oracle_values(self, tasks: TabularMDP, state: tf.Tensor, t: int | tf.Tensor) -> tf.Tensor:
+        """The oracle's expected reward from step ``t`` of the trial to its end, ``[B]``:
+        V*_k(s_t) + (n − 1 − e)·V*_0(0), k = t mod L the step in episode e = ⌊t / L⌋ and V* the true
+        MDP's finite-horizon values (value iteration, in TensorFlow). The trainer's task-aware baseline
+        (``A2CConfig(task_baseline=True)``): it knows the MDP it drew, the agent does not."""
+        reward_means, transitions = tasks
+        length = self.episode_length
+        v = tf.zeros_like(reward_means[..., 0])  # V_L = 0, [B, S]
+        backwards = [v]
+        for _ in range(length):
+            # Q_h(s, a) = μ(s, a) + Σ_s' P(s' | s, a) V_{h+1}(s'),  V_h = max_a Q_h
+            v = tf.reduce_max(reward_means + tf.einsum("bsat,bt->bsa", transitions, v), axis=-1)
+            backwards.append(v)
+        table = tf.stack(backwards[::-1], axis=1)  # [B, L + 1, S], table[:, h] = V_h
+        t = tf.cast(t, tf.int32)
+        step, episode = t % length, t // length
+        current = tf.gather(tf.gather(table, step, axis=1), tf.cast(state, tf.int32), batch_dims=1)  # V_k(s_t)
+        remaining = tf.cast(self.num_episodes - 1 - episode, reward_means.dtype)
+        return current + remaining * table[:, 0, 0]
+
     def transition(self, tasks: TabularMDP, state: tf.Tensor, actions: tf.Tensor, t: int | tf.Tensor,
                    seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
         """Take ``actions [B]`` (int32) in states ``state [B]`` at step ``t`` of the trial.

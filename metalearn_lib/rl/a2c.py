@@ -102,7 +102,9 @@ class A2CConfig:
     Attributes:
         hidden_size: GRU width H.
         batch_size: trials (tasks) per iteration B.
-        learning_rate: Adam's step size η.
+        learning_rate: Adam's step size η at iteration 0.
+        learning_rate_final: η after ``entropy_anneal_iterations`` (linear in between, on the entropy
+            bonus's schedule); ``None``: constant ``learning_rate``.
         gamma, lam: discount γ and GAE λ, in [0, 1].
         value_coef: c_v ≥ 0.
         value_scale: s > 0, the critic's unit: during training the value head outputs v(h) and
@@ -130,6 +132,13 @@ class A2CConfig:
             drew, uses the means (like a critic with privileged information). Needs an
             environment that has the method — for a stateful environment (an MDP),
             ``mean_rewards(tasks, state, actions)``, E[r_t | task, s_t, a_t], read at every step.
+        task_baseline: add a task-aware baseline b_t to the critic (stateful environments with
+            ``oracle_values(tasks, state, t)``, e.g. the expected reward-to-go of the oracle that
+            knows the MDP): GAE runs on V_t = b_t + s·v(h_t), and the critic learns the residual
+            R_t − b_t. The trainer knows the task it drew, so b_t removes most of the between-task
+            spread of the returns from the advantages (a rich MDP no longer makes every action look
+            good); the agent's inputs are unchanged, and with λ = 1 the gradient stays unbiased
+            (b_t does not depend on a_t). The trained value head then predicts the residual.
         seed: int ≥ 0, the seed of the initial parameters and of the stream [seed, iteration].
         jit_compile: compile the training chunk with XLA.
         unroll: run a trial as a Python loop over its steps (``True``) or as a ``tf.range``
@@ -140,6 +149,7 @@ class A2CConfig:
     hidden_size: int = 128
     batch_size: int = 256
     learning_rate: float = 1e-3
+    learning_rate_final: float | None = None
     gamma: float = 0.99
     lam: float = 0.3
     value_coef: float = 0.5
@@ -151,6 +161,7 @@ class A2CConfig:
     normalize_advantages: bool = False
     use_done_flag: bool = False
     expected_rewards: bool = False
+    task_baseline: bool = False
     seed: int = 0
     jit_compile: bool = True
     unroll: bool | None = None
@@ -159,6 +170,8 @@ class A2CConfig:
         check_int("hidden_size", self.hidden_size)
         check_int("batch_size", self.batch_size)
         check_number("learning_rate", self.learning_rate)
+        if self.learning_rate_final is not None:
+            check_number("learning_rate_final", self.learning_rate_final, positive=False)
         check_discount(self.gamma, self.lam)
         check_number("value_coef", self.value_coef, positive=False)
         check_number("value_scale", self.value_scale)
@@ -169,21 +182,29 @@ class A2CConfig:
             check_int("entropy_anneal_iterations", self.entropy_anneal_iterations)
         if self.max_grad_norm is not None:
             check_number("max_grad_norm", self.max_grad_norm)
-        for name in ("normalize_advantages", "use_done_flag", "expected_rewards", "jit_compile"):
+        for name in ("normalize_advantages", "use_done_flag", "expected_rewards", "task_baseline", "jit_compile"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {type(getattr(self, name)).__name__}")
         check_int("seed", self.seed, 0)
         if self.unroll is not None and not isinstance(self.unroll, bool):
             raise TypeError(f"unroll must be a bool or None, got {type(self.unroll).__name__}")
 
-    def entropy_coef_at(self, iteration: int | tf.Tensor) -> float | tf.Tensor:
-        """c_H(i) = c_0 + (c_final − c_0) · min(1, i / entropy_anneal_iterations)."""
-        if self.entropy_coef_final is None:
-            return self.entropy_coef
+    def _annealed(self, start: float, final: float | None, iteration: int | tf.Tensor) -> float | tf.Tensor:
+        """start + (final − start) · min(1, i / entropy_anneal_iterations); ``start`` when ``final`` is None."""
+        if final is None:
+            return start
         if self.entropy_anneal_iterations is None:
             raise ValueError("entropy_anneal_iterations is None: train_a2c sets it to the run's length")
         frac = tf.minimum(1.0, tf.cast(iteration, tf.float32) / float(self.entropy_anneal_iterations))
-        return self.entropy_coef + (self.entropy_coef_final - self.entropy_coef) * frac
+        return start + (final - start) * frac
+
+    def entropy_coef_at(self, iteration: int | tf.Tensor) -> float | tf.Tensor:
+        """c_H(i) = c_0 + (c_final − c_0) · min(1, i / entropy_anneal_iterations)."""
+        return self._annealed(self.entropy_coef, self.entropy_coef_final, iteration)
+
+    def learning_rate_at(self, iteration: int | tf.Tensor) -> float | tf.Tensor:
+        """η(i) = η_0 + (η_final − η_0) · min(1, i / entropy_anneal_iterations)."""
+        return self._annealed(self.learning_rate, self.learning_rate_final, iteration)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a JSON-ready dict."""
@@ -230,13 +251,17 @@ def _make_chunk(env: BatchedEpisodicEnv, config: A2CConfig) -> Callable[..., Any
         with tf.GradientTape() as tape:
             tape.watch(params)
             ro = play_trial(params, env, tasks, seed, False, config.use_done_flag, config.unroll,
-                            mean_rewards=config.expected_rewards and stateful)
+                            mean_rewards=config.expected_rewards and stateful, task_values=config.task_baseline)
             values = config.value_scale * tf.stop_gradient(ro.values)  # V = s·v
+            if config.task_baseline:  # V = b + s·v
+                values = values + tf.cast(ro.task_values, values.dtype)
             if not config.expected_rewards:
                 train_rewards = ro.rewards
             else:  # E[r_t | task, a_t] (stateless) or E[r_t | task, s_t, a_t] (stateful)
                 train_rewards = ro.mean_rewards if stateful else env.expected_rewards(tasks, ro.actions)
             adv, ret = gae(tf.cast(train_rewards, ro.values.dtype), values, 0.0, config.gamma, config.lam)
+            if config.task_baseline:
+                ret = ret - tf.cast(ro.task_values, ret.dtype)  # the critic learns R − b
             ret = ret / config.value_scale  # the critic's loss in its own unit
             if config.normalize_advantages:
                 mean, var = tf.nn.moments(adv, axes=[0, 1])
@@ -246,7 +271,7 @@ def _make_chunk(env: BatchedEpisodicEnv, config: A2CConfig) -> Callable[..., Any
         grads = tape.gradient(loss, params)
         if config.max_grad_norm is not None:
             grads, _ = tf.clip_by_global_norm(grads, config.max_grad_norm)
-        new_params, adam = adam_update(params, grads, adam, learning_rate=config.learning_rate)
+        new_params, adam = adam_update(params, grads, adam, learning_rate=config.learning_rate_at(iteration))
         total = tf.reduce_mean(tf.reduce_sum(ro.rewards, axis=1))
         metrics = tf.stack([total, loss, parts["entropy"], parts["value"]])
         return (ActorCriticParams(*new_params), adam), metrics
@@ -322,6 +347,9 @@ def train_a2c(
                          f"(expected {env.num_actions}), hidden {params.hidden_size}")
     stateful = callable(getattr(env, "transition", None))
     method = "mean_rewards" if stateful else "expected_rewards"
+    if config.task_baseline and not (stateful and callable(getattr(env, "oracle_values", None))):
+        raise TypeError(f"config.task_baseline needs a stateful environment with an oracle_values(tasks, state, t) "
+                        f"method; {type(env).__name__} has none")
     if config.expected_rewards and not callable(getattr(env, method, None)):
         signature = "mean_rewards(tasks, state, actions)" if stateful else "expected_rewards(tasks, actions)"
         raise TypeError(f"config.expected_rewards needs an environment with an {signature} method; "

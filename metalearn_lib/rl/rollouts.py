@@ -39,6 +39,8 @@ class Rollout(NamedTuple):
         mean_rewards: ``[B, T]`` E[r_t | task, s_t, a_t] when the trial was played with
             ``mean_rewards=True`` (a :class:`~metalearn_lib.rl.environments.StatefulEpisodicEnv`
             with ``mean_rewards``), else ``None``.
+        task_values: ``[B, T]`` the environment's ``oracle_values`` at each step when played with
+            ``task_values=True``, else ``None``.
     """
 
     actions: tf.Tensor
@@ -47,16 +49,19 @@ class Rollout(NamedTuple):
     logits: tf.Tensor
     values: tf.Tensor
     mean_rewards: tf.Tensor | None = None
+    task_values: tf.Tensor | None = None
 
 
 def play_trial(params: ActorCriticParams, env: BatchedEpisodicEnv, tasks: Any, seed: tf.Tensor,
-             greedy: bool, use_done_flag: bool, unroll: bool | None = None, mean_rewards: bool = False) -> Rollout:
+             greedy: bool, use_done_flag: bool, unroll: bool | None = None, mean_rewards: bool = False,
+             task_values: bool = False) -> Rollout:
     """The trial loop, no argument checks.
 
     ``unroll``: a Python loop over the static horizon (one graph node per step) or a
     ``tf.range`` loop with ``TensorArray`` s; ``None`` unrolls horizons up to 16. ``mean_rewards``:
     also record E[r_t | task, s_t, a_t] from a stateful environment's ``mean_rewards(tasks, state,
-    actions)`` (the actions and everything else are unchanged).
+    actions)`` (the actions and everything else are unchanged). ``task_values``: also record a
+    stateful environment's ``oracle_values(tasks, state, t)`` at every step, before it is taken.
     """
     dtype = params.w_x.dtype
     obs = tf.cast(env.initial_observations(tasks), dtype)
@@ -80,11 +85,14 @@ def play_trial(params: ActorCriticParams, env: BatchedEpisodicEnv, tasks: Any, s
         else:
             action = sample_actions(tf.stop_gradient(logits), derive_seed(seed, 2 * t + 1))
         extra = (tf.cast(env.mean_rewards(tasks, state, action), dtype),) if mean_rewards else ()
+        if task_values:
+            extra = (*extra, tf.cast(env.oracle_values(tasks, state, t), dtype))
         state, reward, obs, done = transition(tasks, state, action, t, derive_seed(seed, 2 * t + 2))
         return (h, state, tf.cast(obs, dtype), action, tf.cast(reward, dtype), tf.cast(done, dtype), logits, value,
                 *extra)
 
-    fields = ("actions", "rewards", "dones", "logits", "values", *(("mean_rewards",) if mean_rewards else ()))
+    fields = ("actions", "rewards", "dones", "logits", "values", *(("mean_rewards",) if mean_rewards else ()),
+              *(("task_values",) if task_values else ()))
     if unroll:
         out: dict[str, list[tf.Tensor]] = {k: [] for k in fields}
         for t in range(horizon):
@@ -92,8 +100,8 @@ def play_trial(params: ActorCriticParams, env: BatchedEpisodicEnv, tasks: Any, s
                                                                                 prev_d)
             for k, v in zip(fields, (prev_a, prev_r, prev_d, logits, value, *extra), strict=True):
                 out[k].append(v)
-        return Rollout(*(tf.stack(out[k], axis=1) for k in fields))
-    arrays = [tf.TensorArray(d, size=horizon) for d in (tf.int32, dtype, dtype, dtype, dtype, dtype)[:len(fields)]]
+        return Rollout(**{k: tf.stack(out[k], axis=1) for k in fields})
+    arrays = [tf.TensorArray(tf.int32 if k == "actions" else dtype, size=horizon) for k in fields]
     obs = tf.ensure_shape(obs, [None, env.observation_size])
     for t in tf.range(horizon):
         tf.autograph.experimental.set_loop_options(
@@ -101,7 +109,8 @@ def play_trial(params: ActorCriticParams, env: BatchedEpisodicEnv, tasks: Any, s
         h, state, obs, prev_a, prev_r, prev_d, logits, value, *extra = body(t, h, state, obs, prev_a, prev_r, prev_d)
         arrays = [a.write(t, v) for a, v in zip(arrays, (prev_a, prev_r, prev_d, logits, value, *extra), strict=True)]
     stacked = [a.stack() for a in arrays]  # [T, B, ...]
-    return Rollout(*(tf.transpose(s, [1, 0, 2] if s.shape.rank == 3 else [1, 0]) for s in stacked))
+    return Rollout(**{k: tf.transpose(s, [1, 0, 2] if s.shape.rank == 3 else [1, 0])
+                      for k, s in zip(fields, stacked, strict=True)})
 
 
 def rollout(

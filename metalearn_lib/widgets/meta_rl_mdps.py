@@ -84,7 +84,7 @@ TABULAR_LABELS: dict[str, str] = {
     "random": "random", "greedy": "greedy (posterior mean)", "epsilon_greedy": "ε-greedy", "psrl": "PSRL",
     "ucrl2": "UCRL2", "oracle": "oracle (knows the MDP)", "oracle_exact": "oracle (knows the MDP)",
     "greedy_paper_prior": "greedy, the paper's prior", "epsilon_greedy_paper_prior": "ε-greedy, the paper's prior",
-    "psrl_paper_prior": "PSRL, the paper's prior",
+    "psrl_paper_prior": "PSRL, the paper's prior", "rl2": "RL² (this course's agent)",
 }
 
 
