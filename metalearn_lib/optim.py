@@ -11,12 +11,20 @@ loop of the library), :func:`run_in_chunks` drives that over a whole run with an
 ``tqdm.auto`` progress bar, and :func:`build_cached` reuses a compiled chunk for the same static
 configuration.
 
+Each configuration (a learner, a stream, a network size) compiles its own chunk function on
+purpose, so a notebook that compares several learners traces several of them. TensorFlow's
+"N out of the last M calls … triggered tf.function retracing" warning counts those first traces
+of *different* functions as retracing and prints a false alarm into the notebook; a logging filter
+(:class:`ChunkRetracingFilter`) drops that warning for the chunk functions made here, and only for
+them — a real retrace elsewhere still warns.
+
 Ground floor: imports nothing of the course.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -24,12 +32,26 @@ from typing import Any, NamedTuple
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["AUTO_PROGRESS_S", "AdamState", "adam_init", "adam_update", "build_cached", "compile_training_loop",
-           "run_in_chunks"]
+__all__ = ["AUTO_PROGRESS_S", "AdamState", "ChunkRetracingFilter", "adam_init", "adam_update", "build_cached",
+           "compile_training_loop", "run_in_chunks"]
 
 #: With ``progress=None``, :func:`run_in_chunks` opens a progress bar once the rest of the run is
 #: predicted to take longer than this many seconds.
 AUTO_PROGRESS_S = 3.0
+
+
+class ChunkRetracingFilter(logging.Filter):
+    """Drops TensorFlow's retracing warning when it is about this module's chunk functions."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message
+                    and "compile_training_loop.<locals>.run_chunk" in message)
+
+
+_TF_LOGGER = logging.getLogger("tensorflow")
+if not any(isinstance(f, ChunkRetracingFilter) for f in _TF_LOGGER.filters):
+    _TF_LOGGER.addFilter(ChunkRetracingFilter())
 
 
 class AdamState(NamedTuple):

@@ -68,6 +68,7 @@ WIDGET_NOTEBOOKS: tuple[str, ...] = (
     "notebooks/05_meta_rl_bandits.ipynb",
     "notebooks/06_maml_rl.ipynb",
     "notebooks/07_meta_rl_mdps.ipynb",
+    "notebooks/08_applications.ipynb",
 )
 VOILA_NOTEBOOKS: tuple[str, ...] = WIDGET_NOTEBOOKS
 

@@ -107,3 +107,24 @@ def test_build_cached_reuses_hashable_configurations_and_builds_unhashable_afres
     unhashable = [1]
     a, b = build_cached(builder, unhashable), build_cached(builder, unhashable)
     assert a is not b and len(built) == 4
+
+
+def test_the_false_retracing_alarm_of_separate_chunk_functions_is_filtered_and_only_that(caplog):
+    import logging
+
+    from metalearn_lib.optim import ChunkRetracingFilter, compile_training_loop
+
+    def one_iteration(carry, iteration, step):
+        return carry + step, carry
+
+    caplog.set_level(logging.WARNING, logger="tensorflow")
+    for k in range(8):  # eight learners, each with its own compiled loop, as a notebook compares them
+        compile_training_loop(one_iteration)(tf.constant(0.0), tf.constant(0, tf.int64), 2, tf.constant(float(k)))
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+    filt = ChunkRetracingFilter()
+    def record(function):
+        message = f"5 out of the last 5 calls to <function {function} at 0x1> triggered tf.function retracing."
+        return logging.LogRecord("tensorflow", logging.WARNING, "", 0, message, (), None)
+
+    ours, other = record("compile_training_loop.<locals>.run_chunk"), record("learner_step")
+    assert not filt.filter(ours) and filt.filter(other)

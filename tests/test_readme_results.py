@@ -165,3 +165,101 @@ def test_the_gridworld_table_and_the_rl2_prose_quote_the_committed_benchmark():
     assert f"{100 * fraction:.1f} %" in block
     assert f"{results['gridworld']['num_belief_states']:,} belief states" in block
     assert results["gridworld"]["bayes_optimal_fraction"] in block
+
+
+# ----------------------------------------------------------------------------------------------
+# chapter 8: applications
+# ----------------------------------------------------------------------------------------------
+APPLICATION_MULTI_TASK_ROWS = {
+    "multi-task, no regularisation": "multi_task_no_reg", "multi-task, ℓ2 (weight decay)": "multi_task_l2",
+    "multi-task, regularised to the mean": "multi_task_mean_reg", "pretrained on all tasks": "pretrained",
+    "MAML": "maml",
+}
+APPLICATION_SHIFT_COLUMNS = [("amplitude", 0.0), ("amplitude", 7.5), ("phase", 3.141592653589793), ("input", 2.5),
+                             ("square", 0.0), ("line", 0.0)]
+APPLICATION_STARTS = {"MAML": "maml", "Meta-SGD": "meta_sgd", "MAML on every phase": "maml_broad",
+                      "pretrained": "pretrained", "from scratch": "scratch"}
+APPLICATION_ONLINE_ROWS = {"frozen (pretrained)": "frozen", "fine-tuning on": "fine_tune_last",
+                           "re-adapting MAML": "maml_readapt", "online meta-learning": "online_meta",
+                           "Hedge over regime experts": "hedge", "Hedge with fixed share": "hedge_fixed_share"}
+APPLICATION_STREAMS = ["slow_drift", "slow_drift_with_jumps", "wandering_out", "switching"]
+APPLICATION_SWITCHING_ROWS = {"RL² trained on switching bandits": "rl2_switching", "UCB1 (tuned)": "ucb1",
+                              "sliding-window UCB (tuned)": "sw_ucb", "Thompson sampling": "thompson",
+                              "RL² trained on stationary bandits (chapter 5)": "rl2_stationary"}
+
+
+def _applications() -> list[dict]:
+    return json.loads((RESULTS / "applications_full.json").read_text(encoding="utf-8"))["rows"]
+
+
+def _pair(cell: str) -> tuple[float, float]:
+    mean, ci = cell.split("±")
+    return _number(mean.strip()), _number(ci.strip())
+
+
+def _applications_block() -> str:
+    block = README[README.index("**Applications** (chapter 8)"):]
+    return block[:block.index("\n## ")]
+
+
+def test_the_multi_task_table_quotes_the_committed_benchmark():
+    rows = _applications()
+    table = _table_rows("**Applications** (chapter 8)")
+    assert set(table) == set(APPLICATION_MULTI_TASK_ROWS)
+    for label, cells in table.items():
+        method = APPLICATION_MULTI_TASK_ROWS[label]
+        tuned = method != "maml"
+        source = {r["steps"]: r for r in rows if r["experiment"] == "multi_task" and r["method"] == method
+                  and r["tuned"] == tuned}
+        lam = source[1].get("reg_strength")
+        assert cells[0] == ("—" if lam is None else f"{lam:g}"), label
+        for steps, cell in zip((1, 5, 10), cells[1:], strict=True):
+            match = re.fullmatch(r"([\d.]+) ± ([\d.]+) \(([\d.]+)\)", cell)
+            assert match, f"{label}: {cell!r}"
+            row = source[steps]
+            assert (float(match.group(1)), float(match.group(2))) == pytest.approx((row["mse"], row["ci95"]),
+                                                                                   abs=0.005 + 1e-9), label
+            assert float(match.group(3)) == pytest.approx(row["published"]), label
+
+
+def test_the_shift_switching_and_online_tables_quote_the_committed_benchmark():
+    rows = _applications()
+    block = _applications_block()
+    shift = _table_rows("*Cross-domain shift*")
+    assert set(shift) == set(APPLICATION_STARTS)
+    for label, cells in shift.items():
+        for (kind, value), cell in zip(APPLICATION_SHIFT_COLUMNS, cells, strict=True):
+            method = APPLICATION_STARTS[label]
+            (row,) = [r for r in rows if r["experiment"] == "shift_sinusoid" and r["method"] == method
+                      and r["shift_kind"] == kind and abs(r["shift"] - value) < 1e-9 and r["steps"] == 1]
+            assert _pair(cell) == pytest.approx((row["nmse"], row["nmse_ci95"]), abs=0.005 + 1e-9), (label, kind)
+    switching = _table_rows("0.03), dynamic regret")
+    assert set(switching) == set(APPLICATION_SWITCHING_ROWS)
+    for label, (cell,) in switching.items():
+        (row,) = [r for r in rows if r["experiment"] == "switching_bandit" and "round" not in r
+                  and r["method"] == APPLICATION_SWITCHING_ROWS[label]]
+        assert _pair(cell) == pytest.approx((row["regret"], row["ci95"]), abs=0.005 + 1e-9), label
+    online = _table_rows("*Adaptive learning*")
+    assert set(online) == set(APPLICATION_ONLINE_ROWS)
+    summary = {(r["stream"], r["method"]): r for r in rows if r["experiment"].startswith("online")
+               and r["kind"] == "summary" and r["subset"] == "all"}
+    for label, cells in online.items():
+        for stream, cell in zip(APPLICATION_STREAMS, cells, strict=True):
+            key = (stream, APPLICATION_ONLINE_ROWS[label])
+            if key not in summary:
+                assert cell == "—", (label, stream)
+                continue
+            assert _pair(cell) == pytest.approx((summary[key]["loss"], summary[key]["ci95"]), abs=0.0005 + 1e-9)
+    needed = {r["method"]: r["num_shots"] for r in rows
+              if r["experiment"] == "points_needed" and r["target_mse"] == 0.5}
+    assert f"MAML reaches a 5-shot MSE of 0.5 with K = {needed['maml']} points" in block
+    assert f"from scratch needs K = {needed['scratch_adam']}" in block
+    assert f"the pretrained one K = {needed['pretrained_adam']}" in block
+
+    def nmse(method, kind="amplitude", shift=0.0, steps=1, field="nmse"):
+        (row,) = [r for r in rows if r["experiment"] == "shift_sinusoid" and r["method"] == method
+                  and r["shift_kind"] == kind and r["shift"] == shift and r["steps"] == steps]
+        return row[field]
+
+    assert f"a factor of {nmse('maml_broad') / nmse('maml'):.1f} in distribution" in block
+    assert f"10 steps: {nmse('meta_sgd', steps=10, field='diverged_fraction'):.0%}".replace("%", " %") in block

@@ -1,8 +1,8 @@
-"""The exact Bayes-optimal policy for a Bernoulli bandit with a finite horizon and uniform priors.
+"""The exact Bayes-optimal policy for a Bernoulli bandit with a finite horizon, for any product prior.
 
-The arm means are independent, θ_a ~ U[0, 1] = Beta(1, 1). After s_a successes and f_a failures
-on arm a, its posterior is Beta(1 + s_a, 1 + f_a), whose mean — the probability that the next
-pull of a pays 1 — is p̂_a = (1 + s_a)/(2 + s_a + f_a). The *state* of a trial is the table of
+The arm means are independent, θ_a ~ U[0, 1] = Beta(1, 1) by default. After s_a successes and f_a
+failures on arm a, its posterior is Beta(1 + s_a, 1 + f_a), whose mean — the probability that the
+next pull of a pays 1 — is p̂_a = (1 + s_a)/(2 + s_a + f_a). The *state* of a trial is the table of
 counts (s, f) ∈ ℕ^{k×2}; with r pulls remaining, the Bellman equation of this belief MDP is
 
     V(state, 0) = 0,
@@ -12,6 +12,19 @@ counts (s, f) ∈ ℕ^{k×2}; with r pulls remaining, the Bellman equation of th
 and pulling argmax_a Q_a is the Bayes-optimal policy: it maximises the expected total reward
 averaged over bandits drawn from the prior. V(empty, n) is that maximum (the value every other
 strategy, learnt ones such as RL²'s included, can at best match).
+
+**Other priors.** Nothing above needs the prior to be uniform, only that the arms are independent
+and identically distributed a priori, θ_a ~ π i.i.d. (a *product* prior). Then arm a's posterior
+depends on its own counts only, and the posterior predictive probability is
+
+    p̂(s, f) = P(next pull pays 1 | s, f) = E_π[θ^{s+1}(1 − θ)^f] / E_π[θ^s (1 − θ)^f]
+
+— (a + s)/(a + b + s + f) for a Beta(a, b) prior, a ratio of integrals for any other π (e.g. a
+uniform on [0.4, 0.6], or a mixture of a point mass and a uniform). ``BayesOptimal(k, n,
+predictive=...)`` takes p̂ as a table ``[m + 1, m + 1]`` (entry [s, f], m ≥ n) or a function
+of the count arrays, and solves the same Bellman equation with it; ``predictive=None`` is the
+uniform prior, computed exactly as before (bit-identical values). Exchangeability (below) still
+holds because the arms are a priori identical.
 
 **Exchangeability.** The arms are a priori identical and independent, so V depends only on the
 *multiset* of per-arm pairs {(s_a, f_a)}: the state is stored sorted. With total pulls
@@ -29,7 +42,8 @@ states (multisets of k pairs of total weight t ≤ n, see :func:`count_states`):
 (100, 5)   4.0·10¹¹     —                                  refused               —
 ========  ===========  ===============================  ====================  ==============
 
-(The last level, t = n, has V = 0 and is not stored.)
+(V(empty, n) under the uniform prior; the last level, t = n, has V = 0 and is not stored. Another
+prior changes only p̂, not the states or the time.)
 
 :class:`BayesOptimal` refuses (``ValueError``) cases with more than ``max_states`` states
 (default 10 million, about 1 GB of work space) instead of running for hours.
@@ -44,6 +58,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -81,7 +97,8 @@ def count_states(num_arms: int, num_pulls: int) -> int:
 
 
 class BayesOptimal:
-    """The solved belief MDP of a k-armed Bernoulli bandit with U[0, 1] priors and n pulls.
+    """The solved belief MDP of a k-armed Bernoulli bandit with n pulls, under U[0, 1] priors or any
+    product prior given by its posterior predictive p̂(s, f).
 
     Building it runs the whole DP (see the module docstring for state counts and times);
     afterwards every query is a lookup. States are given as two int arrays of per-arm counts,
@@ -91,21 +108,32 @@ class BayesOptimal:
         num_arms: k ≥ 1.
         num_pulls: n ≥ 1, the horizon.
         max_states: refuse problems with more exchangeable states than this (default 10⁷).
+        predictive: the prior, as its posterior predictive p̂(s, f) = P(next pull pays 1 | s
+            successes, f failures) of one arm: ``None`` for U[0, 1] (p̂ = (1 + s)/(2 + s + f)), an
+            array ``[m + 1, m + 1]`` with m ≥ n (entry [s, f]; e.g. ``BetaPrior(0.5, 0.5)
+            .predictive_table(n)`` of :mod:`metalearn_lib.applications.bandit_shift`), or a
+            function ``(successes, failures) -> p̂`` of int arrays, applied elementwise (tabulated
+            for counts 0..n at construction, called directly only by off-horizon queries).
 
     Attributes:
         num_arms, num_pulls: k and n.
         num_states: the number of exchangeable states (:func:`count_states`).
+        predictive_table: the ``[n + 1, n + 1]`` table of p̂ used (also for ``predictive=None``).
 
     Raises:
         ValueError: more than ``max_states`` states (e.g. (n, k) = (100, 3)); the message suggests
             smaller cases.
-        TypeError, ValueError: ``num_arms``, ``num_pulls`` or ``max_states`` not an int ≥ 1.
+        TypeError, ValueError: ``num_arms``, ``num_pulls`` or ``max_states`` not an int ≥ 1; a
+            ``predictive`` table of the wrong shape or with values outside [0, 1].
     """
 
-    def __init__(self, num_arms: int, num_pulls: int, *, max_states: int = 10_000_000) -> None:
+    def __init__(self, num_arms: int, num_pulls: int, *, max_states: int = 10_000_000,
+                 predictive: ArrayLike | Callable[[NDArray[np.int64], NDArray[np.int64]], ArrayLike] | None = None
+                 ) -> None:
         self.num_arms = check_int("num_arms", num_arms)
         self.num_pulls = check_int("num_pulls", num_pulls)
         max_states = check_int("max_states", max_states)
+        self._predictive_fn, self._table = _check_predictive(predictive, self.num_pulls)
         self.num_states = count_states(self.num_arms, self.num_pulls)
         if self.num_states > max_states:
             raise ValueError(
@@ -128,6 +156,24 @@ class BayesOptimal:
         self._keys: list[NDArray[np.int64]] = []
         self._values: list[NDArray[np.float64]] = []
         self._solve()
+
+    @property
+    def predictive_table(self) -> NDArray[np.float64]:
+        """p̂(s, f) for 0 ≤ s, f ≤ n, ``[n + 1, n + 1]`` (a copy)."""
+        counts = np.arange(self.num_pulls + 1)
+        return np.asarray(self._p_hat(counts[:, np.newaxis], counts[np.newaxis, :]), dtype=np.float64).copy()
+
+    def _p_hat(self, successes: Any, failures: Any) -> Any:
+        """p̂(s, f) elementwise: the uniform prior's (1 + s)/(2 + s + f), or the given prior's."""
+        if self._table is None:
+            return (1.0 + successes) / (2.0 + successes + failures)
+        size = self._table.shape[0]
+        if np.max(successes) < size and np.max(failures) < size:
+            return self._table[successes, failures]
+        if self._predictive_fn is None:
+            raise ValueError(f"the predictive table covers counts up to {size - 1}, got a state with "
+                             f"{max(np.max(successes), np.max(failures))}: pass a larger table or a function")
+        return np.asarray(self._predictive_fn(np.asarray(successes), np.asarray(failures)), dtype=np.float64)
 
     # ------------------------------------------------------------------------------------------
     # encoding of exchangeable states
@@ -183,7 +229,7 @@ class BayesOptimal:
         out = np.empty(q.shape, dtype=np.float64)
         for arm in range(q.shape[-1]):
             s, f = self._s_of[q[..., arm]], self._f_of[q[..., arm]]
-            p = (1.0 + s) / (2.0 + s + f)
+            p = self._p_hat(s, f)
             win = self._lookup(t + 1, self._key(self._child(q, arm, True)))
             lose = self._lookup(t + 1, self._key(self._child(q, arm, False)))
             out[..., arm] = p * (1.0 + win) + (1.0 - p) * lose
@@ -227,7 +273,7 @@ class BayesOptimal:
                 if i > 0 and state[i - 1] == pair:
                     continue  # an identical arm: the same Q
                 si, fi = pair
-                p = (1.0 + si) / (2.0 + si + fi)
+                p = self._p_hat(si, fi)
                 win = tuple(sorted((*state[:i], (si + 1, fi), *state[i + 1:])))
                 lose = tuple(sorted((*state[:i], (si, fi + 1), *state[i + 1:])))
                 best = max(best, p * (1.0 + v(win, r - 1)) + (1.0 - p) * v(lose, r - 1))
@@ -278,7 +324,7 @@ class BayesOptimal:
             return self._q_from_rows(self._pair_index(s, f)[np.newaxis], t)[0]
         out = np.empty(self.num_arms)
         for a in range(self.num_arms):
-            p = (1.0 + s[a]) / (2.0 + s[a] + f[a])
+            p = self._p_hat(s[a], f[a])
             won, lost = s.copy(), f.copy()
             won[a] += 1
             lost[a] += 1
@@ -330,6 +376,30 @@ class BayesOptimal:
         if rng is None:
             return np.argmax(best, axis=1).astype(np.int64)
         return np.argmax(np.where(best, rng.random(q.shape), -1.0), axis=1).astype(np.int64)
+
+
+def _check_predictive(predictive: Any, num_pulls: int) -> tuple[Callable[..., Any] | None, NDArray[np.float64] | None]:
+    """``(function or None, table or None)`` from ``BayesOptimal``'s ``predictive`` argument."""
+    if predictive is None:
+        return None, None
+    function = predictive if callable(predictive) else None
+    if function is not None:
+        counts = np.arange(num_pulls + 1)
+        table = function(counts[:, np.newaxis] + 0 * counts, 0 * counts[:, np.newaxis] + counts)
+    else:
+        table = predictive
+    try:
+        table = np.array(table, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"predictive must be None, a [num_pulls + 1, num_pulls + 1] array or a function "
+                        f"(successes, failures) -> probabilities, got {type(predictive).__name__}") from None
+    if table.ndim != 2 or table.shape[0] != table.shape[1] or table.shape[0] < num_pulls + 1:
+        what = "function must return" if function is not None else "table must have"
+        raise ValueError(f"predictive: the {what} shape [m + 1, m + 1] with m >= num_pulls = {num_pulls}, "
+                         f"got {table.shape}")
+    if not np.all(np.isfinite(table) & (table >= 0.0) & (table <= 1.0)):
+        raise ValueError("predictive: every probability p̂(s, f) must be a number in [0, 1]")
+    return function, table
 
 
 @functools.lru_cache(maxsize=8)

@@ -17,7 +17,8 @@ mean p̂_a = (1 + s_a)/(2 + s_a + f_a). The rules (t = pulls done so far, n_a = 
   (:mod:`metalearn_lib.bandits.gittins`): Bayes-optimal for the discounted infinite horizon, a
   strong heuristic for a finite one when γ is tuned;
 * :class:`BayesOptimalPolicy` — argmax_a Q_a of the exact finite-horizon DP
-  (:mod:`metalearn_lib.bandits.bayes_optimal`), tractable for small (n, k) only.
+  (:mod:`metalearn_lib.bandits.bayes_optimal`), tractable for small (n, k) only; ``solver=`` plays
+  a DP solved for another product prior (``BayesOptimal(k, n, predictive=...)``).
 
 Ties are broken uniformly at random (with the trial's generator): this matters at t = 0, where
 every arm looks the same, and for greedy rules whenever counts coincide.
@@ -356,24 +357,40 @@ class BayesOptimalPolicy:
 
     The DP is solved when the policy is built (cached per (k, n) by
     :func:`~metalearn_lib.bandits.bayes_optimal.bayes_optimal_solver`); only small problems are
-    tractable, e.g. (n, k) = (10, 5), (10, 10), (100, 2).
+    tractable, e.g. (n, k) = (10, 5), (10, 10), (100, 2). ``solver`` plays an already solved
+    :class:`~metalearn_lib.bandits.bayes_optimal.BayesOptimal` instead — e.g. one built for another
+    prior with ``BayesOptimal(k, n, predictive=...)``.
 
     Args:
         num_arms: k ≥ 1.
         num_pulls: n ≥ 1; the policy may only be played on trials of this length.
+        solver: a :class:`~metalearn_lib.bandits.bayes_optimal.BayesOptimal` solved for (k, n), or
+            None for the uniform prior's.
+        label: the policy's :attr:`name` (default "Bayes-optimal").
 
     Raises:
-        ValueError: an intractable (k, n) (see :class:`~metalearn_lib.bandits.bayes_optimal.BayesOptimal`).
+        ValueError: an intractable (k, n) (see :class:`~metalearn_lib.bandits.bayes_optimal.BayesOptimal`),
+            or a ``solver`` for other (k, n).
+        TypeError: a ``solver`` that is not a ``BayesOptimal``.
     """
 
-    def __init__(self, num_arms: int, num_pulls: int) -> None:
+    def __init__(self, num_arms: int, num_pulls: int, *, solver: BayesOptimal | None = None,
+                 label: str = "Bayes-optimal") -> None:
         self.num_arms = check_int("num_arms", num_arms)
         self.num_pulls = check_int("num_pulls", num_pulls)
-        self.solver: BayesOptimal = bayes_optimal_solver(self.num_arms, self.num_pulls)
+        if solver is None:
+            solver = bayes_optimal_solver(self.num_arms, self.num_pulls)
+        elif not isinstance(solver, BayesOptimal):
+            raise TypeError(f"solver must be a BayesOptimal or None, got {type(solver).__name__}")
+        elif (solver.num_arms, solver.num_pulls) != (self.num_arms, self.num_pulls):
+            raise ValueError(f"solver is solved for num_arms={solver.num_arms}, num_pulls={solver.num_pulls}, "
+                             f"not num_arms={self.num_arms}, num_pulls={self.num_pulls}")
+        self.solver: BayesOptimal = solver
+        self._label = str(label)
 
     @property
     def name(self) -> str:
-        return "Bayes-optimal"
+        return self._label
 
     def __repr__(self) -> str:
         return f"BayesOptimalPolicy(num_arms={self.num_arms}, num_pulls={self.num_pulls})"

@@ -13,6 +13,11 @@ named after the chapter (``checks.welcome``, ``checks.mapping``, ``checks.two_le
 re-exported here.
 """
 
+from metalearn_lib.checks.applications import (
+    check_average_parameters,
+    check_mean_penalty,
+    check_online_meta_update,
+)
 from metalearn_lib.checks.averaging import check_hedge_update, check_performance_weights
 from metalearn_lib.checks.bandits import check_bayes_q_values, check_thompson_action, check_ucb1_index
 from metalearn_lib.checks.core import Case, CheckFailed, CheckReport, run_check
@@ -25,13 +30,16 @@ __all__ = [
     "Case",
     "CheckFailed",
     "CheckReport",
+    "check_average_parameters",
     "check_bayes_q_values",
     "check_exact_linear_update",
     "check_gradient_teacher_update",
     "check_hedge_update",
     "check_inner_step",
     "check_maml_outer_loss",
+    "check_mean_penalty",
     "check_meta_sgd_step",
+    "check_online_meta_update",
     "check_performance_weights",
     "check_prior_update",
     "check_ridge_fit",

@@ -4,6 +4,7 @@ The machinery (:class:`WidgetApp`, :class:`View`) is in :mod:`metalearn_lib.widg
 chapter's explorers are in the module named after the chapter and re-exported here.
 """
 
+from metalearn_lib.widgets.applications import shift_explorer
 from metalearn_lib.widgets.averaging import averaging_explorer
 from metalearn_lib.widgets.bandits import bandit_explorer
 from metalearn_lib.widgets.core import View, WidgetApp
@@ -20,6 +21,7 @@ __all__ = [
     "averaging_explorer",
     "bandit_explorer",
     "fit_explorer",
+    "shift_explorer",
     "softmax_explorer",
     "softmax_view",
     "teacher_explorer",
