@@ -252,3 +252,10 @@ def test_round_curves_reject_bad_arguments():
         round_curves_figure({"a": [[1.0, 2.0]]}, ylabel="loss")
     with pytest.raises(TypeError, match="curves must be a mapping"):
         round_curves_figure([1.0, 2.0], ylabel="loss")
+
+
+def test_curves_kept_every_tenth_round_are_drawn_at_their_rounds():
+    figure = round_curves_figure({"a": [1.0, 2.0, float("nan"), 4.0]}, ylabel="loss", every=10)
+    (line,) = figure.axes[0].get_lines()
+    assert list(line.get_xdata()) == [0, 10, 20, 30] and figure.axes[0].get_xlim() == (0, 30)
+    assert any("at round 20" in t.get_text() for t in figure.axes[0].texts)

@@ -237,7 +237,7 @@ class ShiftGallery:
         legend_below(figure, handles, ncol=3, fontsize=8)
         readout = (
             f"offsets: amplitude +{self.key(amplitude_shift, phase_shift)[0]:g}, phase +{phase_shift:.2f}   "
-            f"→ A ∈ [{lo:.1f}, {hi:.1f}], φ ∈ [{plo:.2f}, {phi:.2f}]   task {task}: A = {amplitude:.2f}, "
+            f"→ A ∈ [{lo:.1f}, {hi:.1f}], φ ∈ [{plo:.2f}, {phi:.2f}]\ntask {task}: A = {amplitude:.2f}, "
             f"φ = {phase:.2f}   K = {self.num_shots}, {plural(num_steps, 'step')} of SGD\n"
             f"this task's query MSE ({self.num_query} points):   "
             + "   ".join(f"{n} {'diverged' if not np.isfinite(q) else _format_mse(q)}" for n, q in query.items())

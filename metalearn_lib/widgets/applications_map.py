@@ -57,7 +57,7 @@ def _minor_log_label(value: float, _position: int) -> str:
 
 def round_curves_figure(curves: Mapping[str, Sequence[float]], *, ylabel: str, xlabel: str = "round t",
                         log: bool = False, smooth: int = 1, title: str = "", width: float = 6.5,
-                        height: float = 3.4) -> Figure:
+                        height: float = 3.4, every: int = 1) -> Figure:
     """One line per learner over the rounds t = 1 … T of a stream, with one legend under the panel.
 
     Args:
@@ -66,6 +66,8 @@ def round_curves_figure(curves: Mapping[str, Sequence[float]], *, ylabel: str, x
         smooth: window w ≥ 1 of the trailing moving average drawn instead of the raw values,
             m_t = (1 / min(t, w)) Σ_{s = max(1, t − w + 1)}^{t} v_s (w = 1: the values themselves).
         width, height: the figure's size in inches (> 0).
+        every: the values are rounds 0, every, 2·every, … (a benchmark's curve rows keep every 10th
+            round) instead of 1 … T.
 
     Rounds whose drawn value is not finite (a smoothed one whose window holds such a value) or is ≤ 0 on
     a log axis leave a gap, and a message on the panel (:func:`~metalearn_lib.plotting.mark_problem`) names
@@ -80,6 +82,7 @@ def round_curves_figure(curves: Mapping[str, Sequence[float]], *, ylabel: str, x
     if not curves:
         raise ValueError("curves must name at least one curve")
     window = check_int("smooth", smooth, 1)
+    every = check_int("every", every, 1)
     width, height = check_number("width", width), check_number("height", height)
     arrays = {}
     for label, values in curves.items():
@@ -95,14 +98,15 @@ def round_curves_figure(curves: Mapping[str, Sequence[float]], *, ylabel: str, x
         nonfinite = ~np.isfinite(drawn)
         nonpositive = log & ~nonfinite & (np.nan_to_num(drawn) <= 0)
         drawn[nonfinite | nonpositive] = np.nan  # a gap in the line: matplotlib draws no NaN
-        (line,) = ax.plot(np.arange(1, values.size + 1), drawn, color=COLORS[i % len(COLORS)], lw=1.8,
+        rounds = np.arange(1, values.size + 1) if every == 1 else every * np.arange(values.size)
+        (line,) = ax.plot(rounds, drawn, color=COLORS[i % len(COLORS)], lw=1.8,
                           ls=("-", "--", ":", "-.")[i % 4], label=label)
         handles.append(line)
         hidden = nonfinite | nonpositive
         if hidden.any():
             why = " or ".join(w for w, bad in (("not finite", nonfinite), ("≤ 0 on the log axis", nonpositive))
                               if bad.any())
-            first, count = int(np.flatnonzero(hidden)[0]) + 1, int(hidden.sum())
+            first, count = int(rounds[np.flatnonzero(hidden)[0]]), int(hidden.sum())
             where = f"at round {first}" if count == 1 else f"at {plural(count, 'round')} (from round {first})"
             messages.append(f"{label}: {why} {where}: not drawn")
     if log:
@@ -110,7 +114,8 @@ def round_curves_figure(curves: Mapping[str, Sequence[float]], *, ylabel: str, x
         ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.yaxis.set_minor_formatter(FuncFormatter(_minor_log_label))
     longest = max(a.size for a in arrays.values())
-    ax.set_xlim((0.5, 1.5) if longest == 1 else (1, longest))
+    first_round, last_round = (1, longest) if every == 1 else (0, every * (longest - 1))
+    ax.set_xlim((first_round - 0.5, first_round + 0.5) if longest == 1 else (first_round, last_round))
     ax.set_xlabel(xlabel if window == 1 else f"{xlabel} (mean of the last {plural(window, 'round')})")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
