@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["check_dtype", "check_int", "check_number", "check_param_list", "check_range", "check_rate"]
+__all__ = ["check_dtype", "check_int", "check_number", "check_param_list", "check_range", "check_rate", "check_unit"]
 
 
 def check_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -43,6 +43,19 @@ def check_number(name: str, value: Any, *, positive: bool = True) -> float:
     value = float(value)
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
         raise ValueError(f"{name} must be a finite number {bound}, got {value}")
+    return value
+
+
+def check_unit(name: str, value: Any) -> float:
+    """``value`` as a finite ``float`` in [0, 1] (a probability, a share, a mean reward).
+
+    Raises:
+        TypeError: not a real number.
+        ValueError: not finite, or outside [0, 1].
+    """
+    value = check_number(name, value, positive=False)
+    if value > 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value}")
     return value
 
 

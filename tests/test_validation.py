@@ -53,3 +53,14 @@ def test_adam_minimises_a_quadratic():
         grads = [2.0 * params[0]]
         params, state = adam_update(params, grads, state, learning_rate=0.05)
     np.testing.assert_allclose(params[0].numpy(), [0.0, 0.0], atol=1e-2)
+
+
+def test_check_unit_accepts_the_closed_unit_interval_and_names_the_argument():
+    from metalearn_lib.validation import check_unit
+
+    assert check_unit("share", 0) == 0.0 and check_unit("share", 1) == 1.0 and check_unit("p", np.float32(0.25)) == 0.25
+    for bad in (-0.1, 1.5, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"share must be .*0"):
+            check_unit("share", bad)
+    with pytest.raises(TypeError, match="share"):
+        check_unit("share", "0.5")

@@ -51,7 +51,7 @@ from metalearn_lib.bandits.policies import BayesOptimalPolicy, RandomPolicy, Tho
 from metalearn_lib.bandits.rl2 import BanditTrials, load_pretrained_rl2
 from metalearn_lib.rl import as_actor_critic_params, evaluate_agent, mean_ci95
 from metalearn_lib.tasks import SeedLike, seed_pair, uniform01
-from metalearn_lib.validation import check_int, check_number
+from metalearn_lib.validation import check_int, check_number, check_unit
 
 __all__ = [
     "METHOD_LABELS",
@@ -82,15 +82,8 @@ METHOD_LABELS: dict[str, str] = {
 MAX_DP_STATES = 3_000_000
 
 
-def _check_unit(name: str, value: Any) -> float:
-    value = check_number(name, value, positive=False)
-    if value > 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1], got {value}")
-    return value
-
-
 def _check_interval(low: Any, high: Any, low_name: str, high_name: str) -> tuple[float, float]:
-    low, high = _check_unit(low_name, low), _check_unit(high_name, high)
+    low, high = check_unit(low_name, low), check_unit(high_name, high)
     if not low < high:
         raise ValueError(f"{low_name} and {high_name} must satisfy 0 <= {low_name} < {high_name} <= 1, "
                          f"got {low_name}={low}, {high_name}={high}")
@@ -301,8 +294,8 @@ class SparseGoodPrior:
     bad_high: float = 0.6
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "good_prob", _check_unit("good_prob", self.good_prob))
-        object.__setattr__(self, "good_mean", _check_unit("good_mean", self.good_mean))
+        object.__setattr__(self, "good_prob", check_unit("good_prob", self.good_prob))
+        object.__setattr__(self, "good_mean", check_unit("good_mean", self.good_mean))
         low, high = _check_interval(self.bad_low, self.bad_high, "bad_low", "bad_high")
         if high > self.good_mean:
             raise ValueError(f"bad_high must be <= good_mean (a good arm beats every bad one), got "

@@ -50,10 +50,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from metalearn_lib.bandits.env import pull
 from metalearn_lib.bandits.policies import Policy, argmax_random_ties, ucb1_index
-from metalearn_lib.bandits.rl2 import RL2_CONFIG, RL2Agent
+from metalearn_lib.bandits.rl2 import RL2_CONFIG, BanditTrials, RL2Agent
 from metalearn_lib.rl import A2CConfig, TrainA2CResult, evaluate_agent, mean_ci95, train_a2c
 from metalearn_lib.tasks import SeedLike, seed_pair, uniform01
-from metalearn_lib.validation import check_int, check_number
+from metalearn_lib.validation import check_int, check_number, check_unit
 
 __all__ = [
     "SWITCHING_RL2_CONFIG",
@@ -88,25 +88,17 @@ _WEIGHTS_PACKAGE = "metalearn_lib.applications"
 _WEIGHTS_NAME = "rl2_switching_k2_n100"
 
 
-def _check_probability(name: str, value: Any) -> float:
-    value = check_number(name, value, positive=False)
-    if value > 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1], got {value}")
-    return value
-
-
 # --------------------------------------------------------------------------------------------
 # the task distribution
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class SwitchingBanditTrials:
+class SwitchingBanditTrials(BanditTrials):
     """Trials of ``num_pulls`` pulls of k-armed Bernoulli bandits whose means switch with hazard h.
 
     A task is ``[B, n, k]``: the arm means p_t at every pull t. p_1 ~ U[0, 1]^k; for t ≥ 2, with
     probability h = ``switch_probability`` every arm is redrawn, p_t ~ U[0, 1]^k, else p_t = p_{t−1}.
-    There is no observation (``observation_size`` 0: the agent sees only its own actions and
-    rewards, as chapter 5's :class:`~metalearn_lib.bandits.rl2.BanditTrials`); ``done`` is 1 at the
-    last pull. h = 0 is chapter 5's stationary bandit.
+    Everything else is chapter 5's :class:`~metalearn_lib.bandits.rl2.BanditTrials` (no observation,
+    ``done`` 1 at the last pull); h = 0 is its stationary bandit.
 
     Attributes:
         num_arms: k ≥ 1.
@@ -114,30 +106,12 @@ class SwitchingBanditTrials:
         switch_probability: h in [0, 1].
     """
 
-    num_arms: int
-    num_pulls: int
     switch_probability: float
 
     def __post_init__(self) -> None:
-        check_int("num_arms", self.num_arms)
-        check_int("num_pulls", self.num_pulls)
-        object.__setattr__(self, "switch_probability", _check_probability("switch_probability",
+        super().__post_init__()
+        object.__setattr__(self, "switch_probability", check_unit("switch_probability",
                                                                             self.switch_probability))
-
-    @property
-    def num_actions(self) -> int:
-        """A = k."""
-        return self.num_arms
-
-    @property
-    def observation_size(self) -> int:
-        """0: a bandit has no state."""
-        return 0
-
-    @property
-    def horizon(self) -> int:
-        """T = n."""
-        return self.num_pulls
 
     @property
     def expected_switches(self) -> float:
@@ -163,10 +137,6 @@ class SwitchingBanditTrials:
                               tf.cast(u[:, 1:, 0] < self.switch_probability, tf.int32)], axis=1)
         segment = tf.cumsum(switches, axis=1)  # [B, n] index of the segment of each pull
         return tf.cast(tf.gather(u[:, :, 1:], segment, axis=1, batch_dims=1), dtype)
-
-    def initial_observations(self, tasks: tf.Tensor) -> tf.Tensor:
-        """``[B, 0]``."""
-        return tf.zeros([tf.shape(tasks)[0], 0], tf.float32)
 
     def step(self, tasks: tf.Tensor, actions: tf.Tensor, t: int | tf.Tensor, seed: tf.Tensor
              ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:

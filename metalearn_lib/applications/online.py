@@ -51,7 +51,7 @@ from metalearn_lib.models import Activation, forward, is_batched, mse, tile_para
 from metalearn_lib.optim import build_cached, compile_training_loop, run_in_chunks
 from metalearn_lib.tasks import SinusoidFamily, seed_pair, uniform01
 from metalearn_lib.two_level import adapt, meta_gradient
-from metalearn_lib.validation import check_int, check_number, check_param_list, check_range, check_rate
+from metalearn_lib.validation import check_int, check_number, check_param_list, check_range, check_rate, check_unit
 
 __all__ = [
     "ONLINE_METHODS",
@@ -163,13 +163,6 @@ def _check_stream(stream: Any, dtype: tf.DType) -> tuple[tf.Tensor, ...]:
         raise ValueError(f"stream.support_x and stream.query_x must agree on [streams, rounds], "
                          f"got {tensors[0].shape} and {tensors[2].shape}")
     return tensors
-
-
-def _check_share(share: Any) -> float:
-    share = check_number("share", share, positive=False)
-    if share > 1.0:
-        raise ValueError(f"share must be a number in [0, 1], got {share}")
-    return share
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,7 +354,7 @@ def fixed_share_update(
     Raises:
         ValueError: as :func:`~metalearn_lib.averaging.hedge_update`; ``share`` outside [0, 1].
     """
-    share = _check_share(share)
+    share = check_unit("share", share)
     hedged = hedge_update(log_weights, losses, learning_rate)
     num_experts = hedged.shape[-1]
     with np.errstate(divide="ignore"):  # log 0 = −inf at α = 0 or α = 1, which logaddexp handles
@@ -497,7 +490,7 @@ def run_expert_hedge(
     """
     expert_params = check_param_list("expert_params", expert_params)
     learning_rate = check_number("learning_rate", learning_rate, positive=False)
-    share = _check_share(share)
+    share = check_unit("share", share)
     t0 = time.perf_counter()
     _, _, qx, qy = _check_stream(stream, expert_params[0].dtype)
     outputs = _expert_outputs(expert_params, qx, activation).numpy().astype(np.float64)  # [S,N,T,Q]

@@ -29,11 +29,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import tensorflow as tf
 
 from metalearn_lib.tasks import SeedLike, SinusoidFamily, TaskBatch, normal01, seed_pair, uniform01
-from metalearn_lib.validation import check_dtype, check_int, check_number, check_range
+from metalearn_lib.validation import check_dtype, check_int, check_number, check_range, check_unit
 
 __all__ = [
     "TRAINING_AMPLITUDE_RANGE",
@@ -54,16 +53,6 @@ _ALG = "philox"
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
-def _check_probability(name: str, value: object) -> float:
-    """``value`` as a float in [0, 1]."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a probability in [0, 1], got {type(value).__name__}")
-    value = float(value)
-    if not 0.0 <= value <= 1.0:  # also rejects NaN
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
-    return value
-
-
 def _check_inside(name: str, inner: tuple[float, float], outer_name: str,
                   outer: tuple[float, float]) -> None:
     if inner[0] < outer[0] or inner[1] > outer[1]:
@@ -241,7 +230,7 @@ class DriftingSinusoidStream:
         put("num_rounds", check_int("num_rounds", self.num_rounds, 1))
         put("amplitude_drift", check_number("amplitude_drift", self.amplitude_drift, positive=False))
         put("phase_drift", check_number("phase_drift", self.phase_drift, positive=False))
-        put("jump_probability", _check_probability("jump_probability", self.jump_probability))
+        put("jump_probability", check_unit("jump_probability", self.jump_probability))
         for name in ("amplitude_range", "initial_amplitude_range", "initial_phase_range",
                      "jump_phase_range", "x_range"):
             put(name, check_range(name, getattr(self, name)))
@@ -347,7 +336,7 @@ class SwitchingSinusoidStream:
         object.__setattr__(self, "num_rounds", check_int("num_rounds", self.num_rounds, 1))
         object.__setattr__(self, "num_regimes", check_int("num_regimes", self.num_regimes, 1))
         object.__setattr__(self, "switch_probability",
-                           _check_probability("switch_probability", self.switch_probability))
+                           check_unit("switch_probability", self.switch_probability))
         if self.num_regimes == 1 and self.switch_probability > 0:
             raise ValueError("num_regimes must be >= 2 when switch_probability > 0 (a switch goes to "
                              "another regime), got 1")

@@ -51,7 +51,7 @@ from numpy.typing import ArrayLike, NDArray
 from metalearn_lib.bandits.bayes_optimal import BayesOptimal, bayes_optimal_solver
 from metalearn_lib.bandits.env import BernoulliBandits
 from metalearn_lib.bandits.gittins import default_depth, gittins_table
-from metalearn_lib.validation import check_int, check_number
+from metalearn_lib.validation import check_int, check_number, check_unit
 
 __all__ = [
     "PARAMETER_GRID",
@@ -109,13 +109,6 @@ def _check_rng(rng: Any) -> np.random.Generator:
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
     return rng
-
-
-def _check_unit(name: str, value: Any) -> float:
-    value = check_number(name, value, positive=False)
-    if value > 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1], got {value}")
-    return value
 
 
 def argmax_random_ties(values: ArrayLike, rng: np.random.Generator) -> NDArray[np.int64]:
@@ -223,7 +216,7 @@ class EpsilonGreedyPolicy:
     epsilon: float = 0.1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "epsilon", _check_unit("epsilon", self.epsilon))
+        object.__setattr__(self, "epsilon", check_unit("epsilon", self.epsilon))
 
     @property
     def name(self) -> str:
