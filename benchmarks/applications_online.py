@@ -200,12 +200,9 @@ def _tune(run: Callable[[float], OnlineResult], grid: Sequence[float]) -> tuple[
     return best, {f"{v:g}": s for v, s in scores.items()}
 
 
-def run_drift(name: str, config: OnlineConfig, starts: dict[str, list[tf.Tensor]], log: Callable[[str], None]
-              ) -> tuple[Runs, dict[str, Any]]:
-    """Tune on validation streams, then run every learner on every test seed of one drifting stream."""
-    stream = DriftingSinusoidStream(config.num_rounds, **DRIFT_STREAMS[name])
-    sizes = (config.num_streams, config.num_shots, config.num_query)
-    validation = stream.sample(*sizes, seed=VALIDATION_SEED)
+def _tune_meta_lrs(validation: StreamBatch, starts: dict[str, list[tf.Tensor]], config: OnlineConfig
+                   ) -> tuple[dict[str, float], dict[str, Any]]:
+    """β of the online meta-learner (second and first order), each the best of the grid on validation streams."""
     meta_lrs, tuning = {}, {}
     for method in ("online_meta", "online_meta_first_order"):
         first_order = PARAMETER_LEARNERS[method][2]["first_order"]
@@ -213,6 +210,16 @@ def run_drift(name: str, config: OnlineConfig, starts: dict[str, list[tf.Tensor]
             lambda beta, fo=first_order: run_online("online_meta", validation, params=starts["maml"],
                                                      inner_lr=INNER_LR, meta_lr=beta, first_order=fo),
             config.meta_lr_grid)
+    return meta_lrs, tuning
+
+
+def run_drift(name: str, config: OnlineConfig, starts: dict[str, list[tf.Tensor]], log: Callable[[str], None]
+              ) -> tuple[Runs, dict[str, Any]]:
+    """Tune on validation streams, then run every learner on every test seed of one drifting stream."""
+    stream = DriftingSinusoidStream(config.num_rounds, **DRIFT_STREAMS[name])
+    sizes = (config.num_streams, config.num_shots, config.num_query)
+    validation = stream.sample(*sizes, seed=VALIDATION_SEED)
+    meta_lrs, tuning = _tune_meta_lrs(validation, starts, config)
     log(f"{name}: tuned β {meta_lrs}")
     learners = _learners(starts, meta_lrs)
     results: dict[str, dict[int, OnlineResult]] = {m: {} for m in learners}
@@ -239,13 +246,8 @@ def run_switching(config: OnlineConfig, starts: dict[str, list[tf.Tensor]], log:
 
     validation = stream.sample(*sizes, seed=VALIDATION_SEED)
     pool = experts_for(validation, VALIDATION_SEED)
-    meta_lrs, tuning, hedge_lrs = {}, {}, {}
-    for method in ("online_meta", "online_meta_first_order"):
-        first_order = PARAMETER_LEARNERS[method][2]["first_order"]
-        meta_lrs[method], tuning[method] = _tune(
-            lambda beta, fo=first_order: run_online("online_meta", validation, params=starts["maml"],
-                                                     inner_lr=INNER_LR, meta_lr=beta, first_order=fo),
-            config.meta_lr_grid)
+    meta_lrs, tuning = _tune_meta_lrs(validation, starts, config)
+    hedge_lrs: dict[str, float] = {}
     for method, method_share in (("hedge", 0.0), ("hedge_fixed_share", share)):
         hedge_lrs[method], tuning[method] = _tune(
             lambda eta, s=method_share: run_expert_hedge(pool, validation, learning_rate=eta, share=s),
