@@ -21,10 +21,11 @@ UI_LEAVES = {"plotting", "widgets", "checks"}
 #: Concept modules in chapter order: a module may import only earlier chapters (and the ground floor).
 #: ``rl`` (the shared RL room) sits under every RL chapter: bandits (05), maml_rl (06), meta_rl_mdps (07).
 CHAPTER_ORDER = ["welcome", "mapping", "two_level", "averaging", "teacher", "rl", "bandits", "maml_rl",
-                 "meta_rl_mdps", "applications"]
+                 "meta_rl_mdps", "applications", "faq_and_errata"]
 #: Each lecture's library module (``notebooks/NN_topic.ipynb`` ↔ ``metalearn_lib.<module>``).
 CHAPTER_MODULES = {0: "welcome", 1: "mapping", 2: "two_level", 3: "averaging", 4: "teacher", 5: "bandits",
-                   6: "maml_rl", 7: "meta_rl_mdps", 8: "applications"}
+                   6: "maml_rl", 7: "meta_rl_mdps", 8: "applications",
+                   9: "faq_and_errata"}
 
 
 def course_imports(path: pathlib.Path) -> set[str]:

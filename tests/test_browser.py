@@ -69,6 +69,7 @@ WIDGET_NOTEBOOKS: tuple[str, ...] = (
     "notebooks/06_maml_rl.ipynb",
     "notebooks/07_meta_rl_mdps.ipynb",
     "notebooks/08_applications.ipynb",
+    "notebooks/09_faq_and_errata.ipynb",
 )
 VOILA_NOTEBOOKS: tuple[str, ...] = WIDGET_NOTEBOOKS
 

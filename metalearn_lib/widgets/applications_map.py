@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import textwrap
@@ -23,6 +22,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from metalearn_lib.faq_and_errata.results import NotMeasured as _NotMeasured
+from metalearn_lib.faq_and_errata.results import format_number as _num
+from metalearn_lib.faq_and_errata.results import format_pm as _pm
+from metalearn_lib.faq_and_errata.results import load_result as _load
+from metalearn_lib.faq_and_errata.results import result_row as _row
+from metalearn_lib.faq_and_errata.results import results_folder
 from metalearn_lib.plotting import COLORS, PROBLEM_COLOR, legend_below, mark_problem, new_figure
 from metalearn_lib.validation import check_int, check_number
 from metalearn_lib.widgets.core import plural
@@ -123,55 +128,6 @@ def round_curves_figure(curves: Mapping[str, Sequence[float]], *, ylabel: str, x
         mark_problem(ax, message)
     legend_below(figure, handles, ncol=min(len(handles), 4))
     return figure
-
-
-class _NotMeasured(Exception):
-    """A chapter's line cannot be read: its message is the line the map shows instead."""
-
-
-def _load(directory: Path, name: str) -> dict[str, Any]:
-    """The JSON of ``directory / name``; :class:`_NotMeasured` if the file is missing."""
-    path = directory / name
-    if not path.is_file():
-        raise _NotMeasured(f"not measured ({name} missing)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from error
-
-
-def _row(rows: Sequence[Mapping[str, Any]], name: str, **match: Any) -> Mapping[str, Any]:
-    """The one row of ``rows`` whose keys equal ``match`` (floats compared with a tolerance)."""
-    def same(value: Any, wanted: Any) -> bool:
-        numbers = isinstance(wanted, float) and isinstance(value, (int, float))
-        return math.isclose(value, wanted, abs_tol=1e-9) if numbers else value == wanted
-
-    found = [r for r in rows if all(same(r.get(k), v) for k, v in match.items())]
-    described = ", ".join(f"{k} = {v}" for k, v in match.items())
-    if not found:
-        raise _NotMeasured(f"not measured yet ({name} has no row with {described})")
-    if len(found) > 1:
-        raise ValueError(f"{name} has {len(found)} rows with {described}: the course map needs exactly one")
-    return found[0]
-
-
-def _decimals(value: float) -> int:
-    """Decimals that show ``value`` with at least two significant digits (and at least two decimals)."""
-    magnitude = abs(value)
-    return 2 if magnitude == 0 or magnitude >= 0.1 else 1 - math.floor(math.log10(magnitude))
-
-
-def _num(value: Any, decimals: int | None = None) -> str:
-    """A number as the map prints it (a true minus sign; ``not finite`` for a diverged None/NaN)."""
-    if value is None or not math.isfinite(value):
-        return "not finite"
-    return f"{value:.{_decimals(value) if decimals is None else decimals}f}".replace("-", "−")
-
-
-def _pm(row: Mapping[str, Any], key: str = "mse", ci: str = "ci95") -> str:
-    """``mean ± ci95`` of a row, the interval printed with the mean's decimals."""
-    text = _num(row[key])
-    return text if text == "not finite" else f"{text} ± {_num(row[ci], _decimals(row[key]))}"
 
 
 MAP_SHOTS, MAP_ARMS, MAP_PULLS, SHIFT_KIND, SHIFT = 2, 5, 10, "input", 2.5
@@ -319,12 +275,7 @@ def course_map_entries(results_dir: str | os.PathLike[str]) -> list[dict[str, An
         FileNotFoundError: ``results_dir`` is not a folder.
         ValueError: a results file that is not JSON, or one with two rows where the map reads one.
     """
-    if not isinstance(results_dir, (str, os.PathLike)):
-        raise TypeError(f"results_dir must be a path to benchmarks/results, got {type(results_dir).__name__}")
-    directory = Path(results_dir)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"results_dir must be the folder of the benchmark results (benchmarks/results), "
-                                f"but {str(directory)!r} is not a folder (from {Path.cwd()})")
+    directory = results_folder(results_dir)
     entries = []
     for chapter, (learned, reader) in _CHAPTERS.items():
         try:
