@@ -22,6 +22,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from metalearn_lib.validation import check_tensor_list
+
 __all__ = [
     "Activation",
     "forward",
@@ -144,7 +146,7 @@ def _check_params(params: Any) -> list[tf.Tensor]:
             "params must be a non-empty list [W1, b1, ..., WL, bL] of even length, "
             f"got {type(params).__name__} of length {len(params) if hasattr(params, '__len__') else '?'}"
         )
-    return list(params)
+    return check_tensor_list("params", params)
 
 
 def is_batched(params: Sequence[tf.Tensor]) -> bool:
@@ -193,6 +195,7 @@ def forward(
     Raises:
         ValueError: malformed ``params``, an unknown ``activation``, or ``x`` whose rank or last
             axis does not fit ``params``.
+        TypeError: a parameter that is not a tensor (a NumPy array: convert with ``tf.constant``).
     """
     params = _check_params(params)
     act = _resolve_activation(activation)

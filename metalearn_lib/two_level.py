@@ -48,7 +48,7 @@ from metalearn_lib.optim import (
     run_in_chunks,
 )
 from metalearn_lib.tasks import TaskFamily
-from metalearn_lib.validation import check_int, check_rate
+from metalearn_lib.validation import check_int, check_rate, check_tensor_list
 
 __all__ = [
     "METHODS",
@@ -228,8 +228,11 @@ def meta_gradient(
 
     Returns:
         ``(loss, grads)`` with ``grads`` shaped like ``params``.
+
+    Raises:
+        TypeError: a parameter that is not a tensor (a NumPy array: convert with ``tf.constant``).
     """
-    params = list(params)
+    params = check_tensor_list("params", list(params))
     with tf.GradientTape() as tape:
         tape.watch(params)
         loss = maml_loss(params, support_x, support_y, query_x, query_y, inner_lr=inner_lr,

@@ -13,7 +13,16 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["check_dtype", "check_int", "check_number", "check_param_list", "check_range", "check_rate", "check_unit"]
+__all__ = [
+    "check_dtype",
+    "check_int",
+    "check_number",
+    "check_param_list",
+    "check_range",
+    "check_rate",
+    "check_tensor_list",
+    "check_unit",
+]
 
 
 def check_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -127,3 +136,24 @@ def check_param_list(name: str, params: Any) -> list[tf.Tensor]:
             raise TypeError(f"{name}[{i}] must have a floating dtype, got {t.dtype.name}")
         out.append(t)
     return out
+
+
+def check_tensor_list(name: str, values: Any) -> list[Any]:
+    """``values`` as a list of TensorFlow tensors (``tf.Tensor`` or ``tf.Variable``), unchanged.
+
+    Unlike :func:`check_param_list` nothing is converted: a NumPy array in a parameter list means a
+    computation left TensorFlow, and a gradient through it would be cut, so the error says where
+    (``params[2]``) and how to fix it instead of failing later on ``.shape.rank``. The check is plain
+    Python and costs nothing inside a ``tf.function`` (it runs once, when the function is traced).
+
+    Raises:
+        TypeError: not a list/tuple, or an entry that is not a tensor (a NumPy array, a number, None, …).
+    """
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(f"{name} must be a list of tensors [W1, b1, ...], got {type(values).__name__}")
+    for i, value in enumerate(values):
+        if not tf.is_tensor(value):
+            kind = "a NumPy array" if isinstance(value, (np.ndarray, np.generic)) else f"a {type(value).__name__}"
+            raise TypeError(f"{name}[{i}] is {kind}, not a tensor: convert it with tf.constant(...), and return "
+                            f"tensors, not NumPy arrays, from your own functions (NumPy cuts the gradient)")
+    return list(values)

@@ -43,7 +43,7 @@ def right_weights_logsumexp(scores, temperature=1.0, kind="reward"):
                                             right_weights_logsumexp])
 def test_right_performance_weights_pass(implementation, capsys):
     assert check_performance_weights(implementation) is None
-    assert "✅ performance_weights: all 9 checks passed." in capsys.readouterr().out
+    assert "✅ performance_weights: all 10 checks passed." in capsys.readouterr().out
 
 
 def weights_naive_exp(scores, temperature=1.0, kind="reward"):
@@ -96,7 +96,7 @@ WRONG_WEIGHTS = {
     weights_loss_not_negated: "sign of the loss is confused",
     weights_always_negated: "Negate the scores only for kind='loss'",
     weights_proportional: "proportional weights",
-    weights_argmax: "sharper",
+    weights_argmax: "wᵢ = exp(sᵢ/τ) / Σⱼ exp(sⱼ/τ)",  # the first case's hint: a verdict shows ≤ 15 lines
     weights_forgot_return: "return",
 }
 
@@ -149,7 +149,7 @@ def right_hedge_shift_by_the_smallest_loss(weights, losses, learning_rate):
                                             right_hedge_shift_by_the_smallest_loss])
 def test_right_hedge_updates_pass(implementation, capsys):
     assert check_hedge_update(implementation) is None
-    assert "✅ hedge_update: all 6 checks passed." in capsys.readouterr().out
+    assert "✅ hedge_update: all 7 checks passed." in capsys.readouterr().out
 
 
 def hedge_naive(weights, losses, learning_rate):

@@ -107,7 +107,7 @@ def vi_swapped_outputs(reward_means, transitions, horizon):
     (vi_forward_in_time, "index runs the wrong way"),
     (_vi(read_same_step=True), "instead of V[h + 1]"),
     (_vi(reduce=lambda q: q.max(axis=0)), "The max was taken over states (axis 0 of Q_h)"),
-    (vi_max_over_states_stacked, "one value per action: the max was taken over states"),
+    (vi_max_over_states_stacked, "one value per action hint: the max was taken over states"),
     (_vi(reduce=lambda q: q.mean(axis=-1)), "uniformly random policy"),
     (vi_without_terminal_row, "the last one V_H = 0"),
     (vi_q_with_an_extra_row, "only V has the extra row"),

@@ -46,10 +46,18 @@ def right_inner_variables(params, support_x, support_y, inner_lr):
     return [v.numpy() for v in copies]
 
 
-@pytest.mark.parametrize("implementation", [right_inner_library, right_inner_loop_over_tasks, right_inner_variables])
+@pytest.mark.parametrize("implementation", [right_inner_library, right_inner_loop_over_tasks])
 def test_right_inner_steps_pass(implementation, capsys):
     assert check_inner_step(implementation) is None
     assert "✅ inner_step: all 4 checks passed." in capsys.readouterr().out
+
+
+def test_right_numbers_as_numpy_fail_and_say_why():
+    """Exercise 2 differentiates through inner_step: NumPy arrays (the right numbers) would break it there."""
+    verdict = verdict_of(check_inner_step, right_inner_variables)
+    assert "got: NumPy arrays, not tf.Tensors hint: exercise 2 (maml_outer_loss) differentiates through inner_step" \
+        in verdict
+    assert "and 3 more cases failed the same way" in verdict and "raised" not in verdict
 
 
 def _tiled_grads(params, support_x, support_y, reduce_tasks=tf.reduce_sum, reduce_points=tf.reduce_mean):

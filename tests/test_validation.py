@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from metalearn_lib.optim import adam_init, adam_update
-from metalearn_lib.validation import check_dtype, check_int, check_number, check_range, check_rate
+from metalearn_lib.validation import check_dtype, check_int, check_number, check_range, check_rate, check_tensor_list
 
 
 @pytest.mark.parametrize(("call", "error", "match"), [
@@ -64,3 +66,32 @@ def test_check_unit_accepts_the_closed_unit_interval_and_names_the_argument():
             check_unit("share", bad)
     with pytest.raises(TypeError, match="share"):
         check_unit("share", "0.5")
+
+
+def test_check_tensor_list_passes_tensors_and_variables_through():
+    values = [tf.zeros([2, 3]), tf.Variable(tf.ones([3]))]
+    out = check_tensor_list("params", tuple(values))
+    assert isinstance(out, list) and out[0] is values[0] and out[1] is values[1]
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ([tf.zeros([2]), np.zeros(2)], "params[1] is a NumPy array, not a tensor: convert it with tf.constant"),
+    ([np.float32(1.0)], "params[0] is a NumPy array"),
+    ([None], "params[0] is a NoneType, not a tensor"),
+    (np.zeros(3), "params must be a list of tensors"),
+])
+def test_check_tensor_list_names_the_entry_and_the_fix(values, message):
+    with pytest.raises(TypeError, match=re.escape(message)):
+        check_tensor_list("params", values)
+
+
+def test_library_entry_points_answer_numpy_parameters_with_a_type_error():
+    from metalearn_lib.models import forward, init_mlp, tile_params
+    from metalearn_lib.two_level import adapt, meta_gradient
+
+    params = [p.numpy() for p in init_mlp([1, 4, 1], seed=0)]
+    x = tf.zeros([2, 3, 1])
+    for call in (lambda: forward(params, x), lambda: tile_params(params, 2),
+                 lambda: adapt(params, x, x, inner_lr=0.1), lambda: meta_gradient(params, x, x, x, x, inner_lr=0.1)):
+        with pytest.raises(TypeError, match=r"params\[0\] is a NumPy array, not a tensor: convert it with tf.constant"):
+            call()

@@ -14,13 +14,11 @@
 
 References: :func:`metalearn_lib.applications.multi_task.average_regressors` and ``regulariser_penalty``,
 :func:`metalearn_lib.applications.online.online_meta_update` (float64, from the float32 inputs the
-learner gets). A verdict shows its first failed case in full and each further one on a line.
+learner gets).
 """
 
 from __future__ import annotations
 
-import re
-import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,12 +31,10 @@ from metalearn_lib.applications.online import online_meta_update as library_onli
 from metalearn_lib.checks.core import (
     TF_NOISE,
     Case,
-    CheckFailed,
-    CheckReport,
     NoGradient,
     WrongShape,
+    require_tensors,
     run_check,
-    short,
 )
 from metalearn_lib.models import forward, mse
 from metalearn_lib.tasks import SinusoidFamily
@@ -48,54 +44,14 @@ __all__ = ["check_average_parameters", "check_mean_penalty", "check_online_meta_
 
 #: float32 inputs, float64 references.
 _RTOL, _ATOL = 2e-4, 1e-5
-_RAISED = ("your function raised WrongShape: ", "your function raised NoGradient: ")
 
 
 # ============================================================================================
 # shared helpers
 # ============================================================================================
-class _ShortReport(CheckReport):
-    """The verdict with the first failure in full; a further one reads ``the same`` when it repeats a mistake
-    shown, else shows what came back (and its hint, when new): a mistake made in every case takes a dozen lines."""
-
-    def __str__(self) -> str:
-        if self.passed:
-            return super().__str__()
-        lines = [f"❌ {self.function_name}: {len(self.failures)} of {self.num_cases} checks failed."]
-        seen: set[str] = set()
-        for index, failure in enumerate(self.failures):
-            got = failure.got
-            for prefix in _RAISED:
-                got = got.removeprefix(prefix)
-            raised = got != failure.got or got.startswith("your function raised")  # then `got` names the mistake
-            key = _gist(got) if raised else failure.hint
-            if index and key in seen:
-                lines.append(f"  • {failure.case.name}: the same")
-                continue
-            seen.add(key)
-            lines.append(f"  • {failure.case.name}")
-            if index == 0:
-                lines += [f"      call:     {self.function_name}{failure.case.describe_call()}",
-                          f"      expected: {short(failure.case.expected)}"]
-            lines.append(f"      got:      {got if index == 0 or len(got) <= 80 else got[:79] + '…'}")
-            if index == 0 or not raised:
-                lines += textwrap.wrap(failure.hint, width=88, initial_indent="      hint:     ",
-                                       subsequent_indent="                ")
-        return "\n".join(lines)
-
-
-def _gist(message: str) -> str:
-    """A structure message without its numbers and shapes: the same mistake in two cases reads the same."""
-    return re.sub(r"\([^)]*\)|\d+", "#", message)
-
-
 def _run(function: Callable[..., Any], cases: Sequence[Case], diagnose: Callable[[Case, np.ndarray], str | None],
          name: str, quiet: bool) -> None:
-    try:
-        run_check(function, cases, diagnoses=(diagnose,), name=name, rtol=_RTOL, atol=_ATOL, quiet=quiet)
-    except CheckFailed as failure:
-        report = failure.report
-        raise CheckFailed(_ShortReport(report.function_name, report.num_cases, report.failures)) from None
+    run_check(function, cases, diagnoses=(diagnose,), name=name, rtol=_RTOL, atol=_ATOL, quiet=quiet)
 
 
 @dataclass(frozen=True)
@@ -150,11 +106,6 @@ def _as_list(result: Any, what: str) -> list[Any]:
 
 def _shapes(values: Sequence[Any]) -> list[tuple[int, ...]]:
     return [tuple(np.shape(np.asarray(v, np.float64))) for v in values]
-
-
-def _require_tensors(got: Sequence[Any], why: str) -> None:
-    if any(isinstance(g, np.ndarray) or np.isscalar(g) for g in got):
-        raise NoGradient(f"NumPy arrays, not tf.Tensors: {why}")
 
 
 # ============================================================================================
@@ -219,7 +170,7 @@ def _call_average(function: Callable[..., Any]) -> Callable[..., Any]:
             advice = _average_shape_advice(got, stacked.arrays)
             if advice:
                 raise WrongShape(advice)
-            _require_tensors(got, "later cells differentiate θ̄, and a tf.GradientTape follows only TensorFlow "
+            require_tensors(got, "later cells differentiate θ̄, and a tf.GradientTape follows only TensorFlow "
                                   "operations: tf.reduce_mean(p, axis=0)")
             probe = tf.add_n([tf.reduce_sum(tf.cast(g, tf.float32)) for g in got])
         if any(g is None for g in tape.gradient(probe, inputs)):
@@ -572,7 +523,7 @@ def _call_online(function: Callable[..., Any]) -> Callable[..., Any]:
                              f"{want[0]} …")
         if shapes != want:
             raise WrongShape(f"shapes {shapes}, expected those of init_params, {want}")
-        _require_tensors(got, "the next round passes them back as init_params and a tf.GradientTape watches only "
+        require_tensors(got, "the next round passes them back as init_params and a tf.GradientTape watches only "
                               "tensors — return p - meta_lr * g")
         return _flat(got)
 

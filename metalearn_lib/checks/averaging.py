@@ -32,6 +32,17 @@ def _close(got: np.ndarray, value: np.ndarray) -> bool:
 # ============================================================================================
 # performance_weights(scores, temperature, kind)
 # ============================================================================================
+_LOSS_SHIFT = ("For kind='loss' negate first, then subtract the maximum of sᵢ = −lossᵢ (that is, add the smallest "
+               "loss). Subtracting max(loss) before negating leaves exponents (max − lossᵢ)/τ ≥ 0, which overflow "
+               "exp at a small τ.")
+
+
+def _diagnose_loss_overflow(case: Case, got: np.ndarray) -> str | None:
+    if case.kwargs["kind"] == "loss" and not np.all(np.isfinite(got)):
+        return _LOSS_SHIFT
+    return None
+
+
 def _weights_cases() -> list[Case]:
     def case(name: str, scores: Any, temperature: float, kind: str, hint: str) -> Case:
         array = np.asarray(scores, dtype=np.float64)
@@ -49,6 +60,7 @@ def _weights_cases() -> list[Case]:
              "exp(−800) underflows to 0 and 0/0 is nan. Shift by the largest sᵢ = −lossᵢ (the smallest loss)."),
         case("τ = 0.001, nearly greedy", [1.0, 2.0, 3.0], 0.001, "reward",
              "sᵢ/τ = 3000 overflows exp. Subtract the maximum before exponentiating."),
+        case("losses at τ = 0.001, nearly greedy", [1.0, 2.0, 3.0], 0.001, "loss", _LOSS_SHIFT),
         case("τ = 0.5 sharpens", [1.0, 2.0, 3.0], 0.5, "reward",
              "Divide the scores by τ: a small τ makes the weights sharper."),
         case("losses at τ = 4 flatten", [1.0, 2.0, 3.0], 4.0, "loss",
@@ -82,7 +94,7 @@ def _diagnose_weights(case: Case, got: np.ndarray) -> str | None:
 
 
 def check_performance_weights(function: Callable[..., Any], *, quiet: bool = False) -> None:
-    """Check a learner's ``performance_weights(scores, temperature, kind)`` on 9 prepared cases.
+    """Check a learner's ``performance_weights(scores, temperature, kind)`` on 10 prepared cases.
 
     The function is called as ``function(scores, temperature=τ, kind=kind)`` with ``scores`` a
     float64 array ``[N]``. Prints ✅ and returns ``None``, or raises
@@ -91,7 +103,7 @@ def check_performance_weights(function: Callable[..., Any], *, quiet: bool = Fal
     run_check(
         function,
         _weights_cases(),
-        diagnoses=(diagnose_not_finite, diagnose_not_normalised, _diagnose_weights),
+        diagnoses=(_diagnose_loss_overflow, diagnose_not_finite, diagnose_not_normalised, _diagnose_weights),
         name="performance_weights",
         quiet=quiet,
     )
@@ -124,6 +136,10 @@ def _hedge_cases() -> list[Case]:
         case("a huge step: η ℓ ≈ 900 underflows exp", np.full(4, 0.25), [0.8, 0.9, 1.0, 0.85], 1000.0,
              "exp(−800) underflows to 0 for every expert and 0/0 is nan. Work in log space: "
              "log wᵢ − η ℓᵢ, subtract the maximum, exponentiate, normalise."),
+        case("a huge step on spread losses: η (ℓ_max − ℓᵢ) = 1000 overflows exp", np.full(4, 0.25),
+             [0.0, 1.0, 0.5, 0.9], 1000.0,
+             "Shift by the maximum of log wᵢ − η ℓᵢ (the *smallest* loss), not by the largest loss: "
+             "exp(−η (ℓᵢ − ℓ_max)) = exp(+1000) overflows."),
         case("five experts, random weights and losses", rng.dirichlet(np.ones(5)), rng.uniform(size=5), 0.3, step),
     ]
 
@@ -168,7 +184,7 @@ def _diagnose_hedge(case: Case, got: np.ndarray) -> str | None:
 
 
 def check_hedge_update(function: Callable[..., Any], *, quiet: bool = False) -> None:
-    """Check a learner's ``hedge_update(weights, losses, learning_rate)`` on 6 prepared cases.
+    """Check a learner's ``hedge_update(weights, losses, learning_rate)`` on 7 prepared cases.
 
     ``weights`` and ``losses`` are float64 arrays ``[N]``; the function must return the new
     weights ``[N]`` (not log weights), summing to 1. Prints ✅ and returns ``None``, or raises

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from metalearn_lib.bandits import BayesOptimal, beta_pdf, ucb1_index
-from metalearn_lib.checks.core import Case, WrongShape, run_check
+from metalearn_lib.checks.core import Case, WrongShape, run_check, short
 
 __all__ = ["check_bayes_q_values", "check_thompson_action", "check_ucb1_index"]
 
@@ -220,7 +220,7 @@ def check_thompson_action(function: Callable[..., Any], *, quiet: bool = False) 
             except (TypeError, ValueError):
                 raise WrongShape(f"a {type(action).__name__}, expected one arm index (an int)") from None
             if not 0 <= index < successes.size or index != action:
-                raise WrongShape(f"arm {action!r}, expected an int in [0, {successes.size - 1}]")
+                raise WrongShape(f"arm {short(action)}, expected an int in [0, {successes.size - 1}]")
             counts[index] += 1
         return counts / THOMPSON_DRAWS
 

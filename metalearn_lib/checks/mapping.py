@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from metalearn_lib.checks.core import TF_NOISE, Case, NoGradient, ShownBatch, WrongShape, run_check
+from metalearn_lib.checks.core import TF_NOISE, Case, NoGradient, ShownBatch, WrongShape, require_tensors, run_check
 from metalearn_lib.mapping import (
     RidgeLearner,
     linear_features,
@@ -61,6 +61,7 @@ def _adapter(
     expected_shape: Callable[..., tuple[int, ...]],
     what: str,
     advice: str,
+    tensors_for: str | None = None,
 ) -> Callable[..., Any]:
     """Call ``function`` the way a notebook would, and explain a wrong shape in this exercise's terms.
 
@@ -68,7 +69,8 @@ def _adapter(
     receives them as float32 ``tf.Tensor``s. A result whose shape differs from
     ``expected_shape(*args, **kwargs)`` raises :class:`WrongShape` naming both shapes; a
     ``TypeError`` about ``NoneType`` (a gradient that came back None, then multiplied) raises
-    :class:`NoGradient`.
+    :class:`NoGradient`, and so does a result that is not a tensor when ``tensors_for`` (why a later
+    exercise needs one) is given.
     """
 
     def adapted(*args: Any, **kwargs: Any) -> Any:
@@ -93,6 +95,8 @@ def _adapter(
             if shape == (*want, 1):
                 raise WrongShape(f"shape {shape}, expected {what} = {want}: drop the trailing axis (w[..., 0])")
             raise WrongShape(f"shape {shape}, expected {what} = {want}: {advice}")
+        if tensors_for:
+            require_tensors([result], tensors_for)
         return result
 
     adapted.__name__ = getattr(function, "__name__", "your function")
@@ -210,12 +214,15 @@ def check_ridge_fit(function: Callable[..., Any], *, quiet: bool = False) -> Non
 
     The function is called as ``ridge_fit(support_x, support_y, prior_mean=μ, prior_precision=Λ)``
     with float32 tensors ``support_x [num_tasks, K, p]``, ``support_y [num_tasks, K, 1]``,
-    ``μ [p]`` and the diagonal of Λ ``[p]``; it must return w ``[num_tasks, p]``.
+    ``μ [p]`` and the diagonal of Λ ``[p]``; it must return w ``[num_tasks, p]`` as a tf.Tensor (exercise 2
+    differentiates through it).
 
     Prints ✅ and returns ``None``, or raises :class:`~metalearn_lib.checks.core.CheckFailed`.
     """
     adapted = _adapter(function, lambda x, y, **_: (x.shape[0], x.shape[-1]), "w [num_tasks, p]",
-                       "return w, not predictions; transpose only the last two axes (transpose_a=True)")
+                       "return w, not predictions; transpose only the last two axes (transpose_a=True)",
+                       tensors_for="exercise 2 (prior_update) differentiates through ridge_fit, and NumPy arrays "
+                                   "cut the gradient; keep every step in TensorFlow (no .numpy(), no np.linalg)")
     run_check(adapted, _ridge_cases(), diagnoses=(_diagnose_ridge_batch, _diagnose_ridge_variants), name="ridge_fit",
               rtol=_RTOL, atol=_ATOL, quiet=quiet)
 

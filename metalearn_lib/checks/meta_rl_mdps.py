@@ -153,6 +153,15 @@ def _diagnose_values(case: Case, got: np.ndarray) -> str | None:
     return None
 
 
+def _what(result: Any) -> str:
+    """What came back, in words: ``one array of shape (3, 4)``, ``a tuple of 3``, ``a dict``."""
+    if isinstance(result, (tuple, list)):
+        return f"a {type(result).__name__} of {len(result)}"
+    if hasattr(result, "shape"):
+        return f"one array of shape {tuple(result.shape)}"
+    return f"a {type(result).__name__}"
+
+
 def check_value_iteration(function: Callable[..., Any], *, quiet: bool = False) -> None:
     """Check a learner's ``value_iteration(reward_means, transitions, horizon)`` on 4 MDPs.
 
@@ -168,7 +177,7 @@ def check_value_iteration(function: Callable[..., Any], *, quiet: bool = False) 
         if result is None:
             return None  # run_check: "is a `return` statement missing?"
         if not isinstance(result, (tuple, list)) or len(result) != 2:
-            raise WrongShape(f"a {type(result).__name__}: return the pair (Q, V)")
+            raise WrongShape(f"{_what(result)}, expected a pair: return the pair (Q, V)")
         q, v = _as_array("Q", result[0]), _as_array("V", result[1])
         H, (S, A) = horizon, reward_means.shape
         if q.ndim == 2 and v.ndim == 3:
@@ -346,7 +355,7 @@ def check_posterior_update(function: Callable[..., Any], *, quiet: bool = False)
         if result is None:
             return None
         if not isinstance(result, (tuple, list)) or len(result) != 3:
-            raise WrongShape(f"a {type(result).__name__}: return the triple (reward_mean, reward_variance, "
+            raise WrongShape(f"{_what(result)}, expected a triple: return the triple (reward_mean, reward_variance, "
                              "dirichlet)")
         names = ("reward_mean", "reward_variance", "dirichlet")
         arrays = [_as_array(name, x) for name, x in zip(names, result, strict=True)]

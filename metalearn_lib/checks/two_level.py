@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from metalearn_lib.checks.core import TF_NOISE, Case, NoGradient, ShownBatch, WrongShape, run_check
+from metalearn_lib.checks.core import TF_NOISE, Case, NoGradient, ShownBatch, WrongShape, require_tensors, run_check
 from metalearn_lib.models import forward, init_mlp, mse, tile_params
 from metalearn_lib.tasks import SinusoidFamily, TaskBatch
 from metalearn_lib.two_level import adapt, meta_gradient
@@ -190,6 +190,8 @@ def _call_inner(function: Callable[..., Any]) -> Callable[..., Any]:
         advice = _shape_advice(got, params.arrays, support_x.shape[0])
         if advice:
             raise WrongShape(advice)
+        require_tensors(got, "exercise 2 (maml_outer_loss) differentiates through inner_step, and NumPy arrays "
+                             "cut the gradient; keep every step in TensorFlow (no .numpy(), no np. functions)")
         return _flat(got, task_axis=True)
 
     call.__name__ = getattr(function, "__name__", "inner_step")
@@ -201,7 +203,8 @@ def check_inner_step(function: Callable[..., Any], *, quiet: bool = False) -> No
 
     ``params`` is θ = [W1, b1, …] (float32 tensors of a ReLU MLP, shared by all tasks);
     ``support_x``, ``support_y`` are ``[num_tasks, K, 1]``. The function must return θ'_i = θ − α
-    ∇L_i^support(θ) for every task: a list of tensors shaped ``[num_tasks, *p.shape]``.
+    ∇L_i^support(θ) for every task: a list of tensors shaped ``[num_tasks, *p.shape]`` — tf.Tensors, not
+    NumPy arrays, since exercise 2 differentiates through this function.
 
     Prints ✅ and returns ``None``, or raises :class:`~metalearn_lib.checks.core.CheckFailed`.
     """
