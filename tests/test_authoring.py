@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -20,10 +17,10 @@ from metalearn_lib.authoring.execute import (
     execute_notebook,
 )
 from metalearn_lib.authoring.execute import main as execute_main
+from tests.nbgrader_tools import add_source, make_course, run_nbgrader
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REAL_SOLUTIONS = sorted((REPO_ROOT / "solutions").glob("*.ipynb"))
-VENV_BIN = Path(sys.executable).parent
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 FIXED_TIME = datetime(2026, 11, 25, 10, 30, 0)
 
@@ -490,34 +487,10 @@ def test_exercises_match_solutions():
 
 @pytest.mark.slow
 def test_nbgrader_generate_assignment_releases_the_same_cells(tmp_path):
-    nbgrader = VENV_BIN / "nbgrader"
-    if not nbgrader.exists():
-        pytest.skip("nbgrader is not installed in this environment")
-    course = tmp_path / "course"
-    source = course / "source" / "ps00"
-    source.mkdir(parents=True)
-    notebooks = {"01_demo_exercises.ipynb": _solution_nb()}
-    for name, nb in notebooks.items():
-        nbformat.write(nb, source / name)
-    for path in REAL_SOLUTIONS:
-        shutil.copy(path, source / path.name)
-    (course / "nbgrader_config.py").write_text(
-        f"c = get_config()  # noqa: F821\nc.CourseDirectory.root = {str(course)!r}\n"
-        "c.CourseDirectory.course_id = 'metalearn'\n",
-        encoding="utf-8",
-    )
-    env = dict(os.environ)
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "jupyter-config")  # ignore the user's config
-    proc = subprocess.run(
-        [str(nbgrader), "generate_assignment", "ps00", "--force"],
-        cwd=course,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    course = make_course(tmp_path / "course")
+    source = add_source(course, "ps00", REAL_SOLUTIONS)
+    nbformat.write(_solution_nb(), source / "01_demo_exercises.ipynb")
+    run_nbgrader(course, "generate_assignment", "ps00", "--force")
 
     for path in sorted(source.glob("*.ipynb")):
         release = nbformat.read(course / "release" / "ps00" / path.name, as_version=4)
