@@ -120,6 +120,13 @@ def _two_level(q: Quotes) -> str:
             "same network pretrained on all tasks (same architecture: only the starting point differs)")
 
 
+def _learner_and_meta_learner(q: Quotes) -> str:
+    start = q.pm("sinusoid_full.json", "rows", {"method": "maml", "test_shots": 5, "steps": 0})
+    adapted = q.pm("sinusoid_full.json", "rows", *_SINUSOID_ROW)
+    return (f"sinusoids, 5 shots: MAML's meta-learned start predicts with MSE {start} before any inner step and "
+            f"{adapted} after one — the start is not a predictor; the learner made from it on a task's data is")
+
+
 def _better_policies(q: Quotes) -> str:
     config = ("configs", "10,5")
     rl2 = q.pm("bandits_full.json", *config, "rows", {"policy": "rl2"}, key="mean_reward")
@@ -233,6 +240,13 @@ ERRATA: tuple[Erratum, ...] = (
             "exploration strategy), not a better policy for one fixed task. Its limit is the Bayes-optimal policy "
             "for that distribution: an agent can approach it, never beat it.",
             5, "The limit: the Bayes-optimal policy", _better_policies),
+    Erratum("learner_meta_model", "3 Algorithm",
+            "The model trained to map inputs to outputs is the 'learner', also called the 'meta-model'; a teacher "
+            "(another learner or a human expert) gives it feedback.", "wrong",
+            "Learner and meta-learner are different things. The learner fits one task from its data; the "
+            "meta-learner is trained across tasks and produces the learner — MAML's starting point, RL²'s recurrent "
+            "weights. No human is in the loop of any method here.",
+            2, "The inner loop: adapt to one task", _learner_and_meta_learner),
     Erratum("teacher_loop", "3 Algorithm",
             "Train a teacher with the learner's parameters as input and its own as output; let it guide the learner; "
             "repeat until good enough.", "wrong",
@@ -250,7 +264,8 @@ ERRATA: tuple[Erratum, ...] = (
             "The TensorFlow example (learner, teacher, meta-loss, training loop) implements meta-learning.", "wrong",
             "It cannot run: np is never imported and a tf.Tensor cannot be assigned to by index. Its teacher ignores "
             "θ and returns Xᵀy, its loss is computed and thrown away, and nothing is learned across tasks: there is "
-            "no meta-objective. θ = Xᵀy is the least-squares solution only when XᵀX = I.",
+            "no meta-objective. θ = Xᵀy is the least-squares solution only when XᵀX = I. And it has no environment, "
+            "action or reward: it is not reinforcement learning at all.",
             4, "Teacher 2: the source article's teacher, and why it fails", _code_snippet),
     Erratum("applications", "6 Applications",
             "Meta-learning has wide prospects in multi-task, cross-domain and adaptive learning.", "partly right",
