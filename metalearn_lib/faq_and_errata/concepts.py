@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from metalearn_lib.faq_and_errata.chapters import section_link
-from metalearn_lib.faq_and_errata.errata import Quotes
+from metalearn_lib.faq_and_errata.errata import Quotes, sinusoid_family
 from metalearn_lib.faq_and_errata.results import NotMeasured, Quote, format_number, results_folder
 
 __all__ = ["CONCEPTS", "FAQ", "GLOSSARY", "Concept", "Question", "ancestors", "concept_results"]
@@ -53,17 +53,10 @@ def _welcome(_: Quotes) -> str:
 
 
 def _mapping(q: Quotes) -> str:
-    family = next(r["family"] for r in q_rows(q, "mapping_full.json") if r["family"].startswith("sinusoid"))
-    row = {"family": family, "shots": 2}
+    row = {"family": sinusoid_family(q), "shots": 2}
     learned = q.text("mapping_full.json", "rows", {**row, "learner": "learned prior (empirical Bayes)"}, "mse")
     fixed = q.text("mapping_full.json", "rows", {**row, "learner": "fixed prior (λ = 1)"}, "mse")
     return f"2-shot MSE {learned} (learned prior) vs {fixed} (fixed)"
-
-
-def q_rows(q: Quotes, file: str) -> list[dict]:
-    from metalearn_lib.faq_and_errata.results import load_result
-
-    return load_result(q.directory, file)["rows"]
 
 
 def _two_level(q: Quotes) -> str:

@@ -94,10 +94,14 @@ class Erratum:
 _SINUSOID_ROW = ({"method": "maml", "test_shots": 5, "steps": 1},)
 
 
+def sinusoid_family(q: Quotes) -> str:
+    """The name chapter 1's benchmark (``mapping_full.json``) gives its sinusoid family."""
+    rows = load_result(q.directory, "mapping_full.json")["rows"]
+    return next((r["family"] for r in rows if r["family"].startswith("sinusoid")), "sinusoid")
+
+
 def _learned_prior(q: Quotes) -> str:
-    rows = [r for r in load_result(q.directory, "mapping_full.json")["rows"] if r["family"].startswith("sinusoid")]
-    family = rows[0]["family"] if rows else "sinusoid"
-    row = {"family": family, "shots": 2}
+    row = {"family": sinusoid_family(q), "shots": 2}
     learned = q.pm("mapping_full.json", "rows", {**row, "learner": "learned prior (empirical Bayes)"})
     fixed = q.pm("mapping_full.json", "rows", {**row, "learner": "fixed prior (λ = 1)"})
     return (f"sinusoids, 2 shots: query MSE {learned} with a prior learned from other tasks vs {fixed} with a "
@@ -105,8 +109,7 @@ def _learned_prior(q: Quotes) -> str:
 
 
 def _amortised(q: Quotes) -> str:
-    rows = [r for r in load_result(q.directory, "mapping_full.json")["rows"] if r["family"].startswith("sinusoid")]
-    row = {"family": rows[0]["family"] if rows else "sinusoid", "shots": 5}
+    row = {"family": sinusoid_family(q), "shots": 5}
     amortised = q.pm("mapping_full.json", "rows", {**row, "learner": "amortised (CNP)"})
     mean = q.pm("mapping_full.json", "rows", {**row, "learner": "support mean"})
     return (f"sinusoids, 5 shots: a network that maps a data set straight to a predictor (CNP) reaches query MSE "
