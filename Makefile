@@ -5,6 +5,8 @@
 #   make teach                JupyterLab with nbgrader's tools (the Nbgrader menu, Create Assignment)
 # Contributor commands:
 #   make exercises            regenerate exercises/ from solutions/ (refuses to overwrite edits)
+#   make badges               rewrite every notebook's Colab/Binder badges and Colab set-up cell from
+#                             metalearn_lib/authoring/launch.py, then regenerate exercises/
 #   make execute NB=path.ipynb   re-execute one notebook in a fresh kernel and save its outputs
 #   make execute-all          the same for every notebook in notebooks/ and solutions/
 #   make lint                 ruff over the library, tests, benchmarks and notebooks
@@ -16,7 +18,7 @@ STAMP  := $(VENV)/.installed
 # TensorFlow's C++ start-up lines are kept out of notebooks by the library itself
 # (metalearn_lib.quiet_tf), so they are quiet in `make lab`, Voila, nbval, Colab and Binder alike.
 
-.PHONY: lab teach test install exercises execute execute-all lint clean
+.PHONY: lab teach test install exercises badges execute execute-all lint clean
 
 install: $(STAMP)
 
@@ -42,6 +44,10 @@ test: $(STAMP)
 
 exercises: $(STAMP)
 	$(BIN)/metalearn-exercises $(if $(FORCE),--force)
+
+# CHECK=1: write nothing, fail listing every notebook whose badges or set-up cell are stale.
+badges: $(STAMP)
+	$(BIN)/metalearn-badges $(if $(CHECK),--check)
 
 execute: $(STAMP)
 	@test -n "$(NB)" || (echo "usage: make execute NB=notebooks/00_welcome.ipynb" && exit 2)

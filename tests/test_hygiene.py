@@ -15,6 +15,7 @@ import re
 import nbformat
 import pytest
 
+from metalearn_lib.authoring.launch import colab_setup_source
 from tests.notebook_tools import ALL_NOTEBOOKS, EXECUTED, EXERCISES, LECTURES, REPO_ROOT, SOLUTIONS
 
 MAX_BYTES = 2_000_000
@@ -26,6 +27,13 @@ def ids(paths: list[pathlib.Path]) -> list[str]:
 
 def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def course_code_cells(path: pathlib.Path) -> list[nbformat.NotebookNode]:
+    """The code cells less the Colab set-up cell, the exact one launch.py writes first in every notebook
+    (tests/test_launch.py checks it); it alone may put the Colab clone on sys.path."""
+    setup = colab_setup_source(path.relative_to(REPO_ROOT).as_posix())
+    return [c for c in code_cells(nbformat.read(path, as_version=4)) if c.source != setup]
 
 
 def test_the_course_has_notebooks():
@@ -109,8 +117,10 @@ def test_lecture_opens_with_goals_and_ends_with_a_summary(path):
 
 @pytest.mark.parametrize("path", EXECUTED, ids=ids(EXECUTED))
 def test_seeds_in_the_first_code_cell(path):
-    first = code_cells(nbformat.read(path, as_version=4))[0].source
-    assert re.search(r"\bseed_everything\(", first), "call metalearn_lib.seed_everything in the first code cell"
+    """The first code cell after the Colab set-up cell (which does nothing outside Colab)."""
+    first = course_code_cells(path)[0].source
+    assert re.search(r"\bseed_everything\(", first), (
+        "call metalearn_lib.seed_everything in the first code cell after the Colab set-up cell")
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ids(ALL_NOTEBOOKS))
@@ -139,7 +149,7 @@ def test_tensorflow_is_taken_from_the_course_library(path):
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ids(ALL_NOTEBOOKS))
 def test_no_sys_path_tricks(path):
-    for cell in code_cells(nbformat.read(path, as_version=4)):
+    for cell in course_code_cells(path):
         assert "sys.path" not in cell.source, "metalearn_lib is installed (`pip install -e .`): import it directly"
 
 

@@ -17,11 +17,13 @@ import hashlib
 import json
 import re
 import warnings
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
+
+from metalearn_lib.authoring.launch import launch_links
 
 __all__ = [
     "BEGIN_MARKER",
@@ -256,6 +258,26 @@ def _reject_unsupported(cell: NotebookNode, label: str) -> None:
             )
 
 
+def _check_launch_links(nb: NotebookNode, where: str, generated_from: str | None) -> None:
+    """Refuse a Colab or Binder link that opens anything but this exercise.
+
+    The exercise, copied cell for cell, is what learners open (and what ``nbgrader
+    generate_assignment`` releases): a solution notebook's badges open its exercise
+    (:func:`metalearn_lib.authoring.launch.launch_path`), so that no route hands learners a link
+    to the answers.
+    """
+    name = PurePosixPath(generated_from).name if generated_from is not None else None
+    expected = f"exercises/{name}" if name else "exercises/<its exercise>"
+    for index, cell in enumerate(nb.cells):
+        for url, opened in launch_links(_joined(cell.get("source", ""))):
+            folder, _, opened_name = opened.partition("/")
+            if folder != "exercises" or (name is not None and opened_name != name):
+                raise ExerciseSourceError(
+                    f"{_describe_cell(where, index, cell)}: the launch link {url} opens {opened!r}, but "
+                    f"learners open the exercise, so it must open {expected!r}; run `make badges`"
+                )
+
+
 def cells_sha256(nb: NotebookNode) -> str:
     """Return the SHA-256 (hex) of a notebook's cell types and sources, in order.
 
@@ -331,6 +353,7 @@ def generate_exercise(
             f"one of {sorted(CODE_STUBS)}"
         )
     _validate_nbgrader_metadata(nb, where)
+    _check_launch_links(nb, where, generated_from)
 
     for index, cell in enumerate(nb.cells):
         label = _describe_cell(where, index, cell)

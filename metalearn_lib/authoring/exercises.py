@@ -13,6 +13,10 @@ notebook whose solution cells carry ``nbgrader`` metadata and whose answers sit 
 * outputs and execution counts are cleared, cell metadata (``nbgrader`` included) is kept;
 * ``metadata.metalearn`` records where the notebook came from and a SHA-256 of its cells' types
   and sources, so a later run can tell whether a learner has edited it.
+* the "Open in Colab" / "Launch Binder" badges and the Colab set-up cell are copied unchanged:
+  a solution notebook's already open its exercise (``make badges``,
+  :mod:`~metalearn_lib.authoring.launch`), and a solution whose launch links open anything else
+  (its own answers, say) is refused.
 
 A learner's work is never destroyed: an existing exercise whose cells no longer match that record
 is left alone unless ``--force`` is given, and then it is first copied to
