@@ -10,15 +10,19 @@
 #   make execute NB=path.ipynb   re-execute one notebook in a fresh kernel and save its outputs
 #   make execute-all          the same for every notebook in notebooks/ and solutions/
 #   make lint                 ruff over the library, tests, benchmarks and notebooks
+#   make book                 the course as a static website in _build/book/ (committed outputs, no execution)
+#   make serve-book           serve _build/book/ on http://127.0.0.1:8000 (PORT=… for another port)
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The website's tools (requirements-docs.txt) go into the same .venv, behind their own stamp.
+DOCS_STAMP := $(VENV)/.installed-docs
 # TensorFlow's C++ start-up lines are kept out of notebooks by the library itself
 # (metalearn_lib.quiet_tf), so they are quiet in `make lab`, Voila, nbval, Colab and Binder alike.
 
-.PHONY: lab teach test install exercises badges execute execute-all lint clean
+.PHONY: lab teach test install exercises badges execute execute-all lint book serve-book clean
 
 install: $(STAMP)
 
@@ -37,10 +41,23 @@ lab: $(STAMP)
 teach: $(STAMP)
 	$(BIN)/metalearn-lab --teacher notebooks/00_welcome.ipynb
 
-test: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
-	@echo "== nbval again: every notebook's outputs must match on a second run in a row"
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest notebooks solutions -q -p no:cacheprovider
+# The tests run on WORKERS processes (pytest-xdist; conftest.py hands out the work, longest first);
+# WORKERS=1 runs them in one. Then every notebook runs a second time in a row, beside the website's
+# build and its tests (tests/test_book*.py), which would otherwise leave a worker idle.
+WORKERS ?= 2
+PARALLEL = $(if $(filter 1,$(WORKERS)),,-n $(WORKERS))
+WEBSITE_TESTS := tests/test_book.py tests/test_book_browser.py
+# Compiled XLA programs are kept for the run in _build/xla-cache (TensorFlow's persistent
+# compilation cache): a training loop that a lecture's first run compiled is not compiled again by
+# its second run, nor in JupyterLab and Voilà. Only compiling is saved; every result is computed.
+XLA_CACHE := $(CURDIR)/_build/xla-cache
+TEST_ENV = PATH="$(CURDIR)/$(BIN):$$PATH" TF_XLA_FLAGS="--tf_xla_persistent_cache_directory=$(XLA_CACHE) $$TF_XLA_FLAGS"
+
+test: $(STAMP) $(DOCS_STAMP)
+	rm -rf $(XLA_CACHE) && mkdir -p $(XLA_CACHE)
+	$(TEST_ENV) $(BIN)/python -m pytest $(PARALLEL) $(addprefix --ignore=,$(WEBSITE_TESTS))
+	@echo "== nbval again (every notebook's outputs must match on a second run in a row), and the website"
+	$(TEST_ENV) $(BIN)/python -m pytest $(PARALLEL) notebooks solutions $(WEBSITE_TESTS) -q -p no:cacheprovider
 
 exercises: $(STAMP)
 	$(BIN)/metalearn-exercises $(if $(FORCE),--force)
@@ -58,6 +75,20 @@ execute-all: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+PORT ?= 8000
+
+$(DOCS_STAMP): $(STAMP) requirements-docs.txt
+	$(BIN)/python -m pip install --quiet -r requirements-docs.txt
+	touch $(DOCS_STAMP)
+
+# Sphinx + myst-nb from the committed notebooks: warnings are errors, then every internal link is
+# checked and no page may load a script or stylesheet from elsewhere (metalearn_lib/authoring/book.py).
+book: $(DOCS_STAMP)
+	$(BIN)/python -m metalearn_lib.authoring.book
+
+serve-book: book
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/book $(PORT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

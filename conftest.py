@@ -28,6 +28,70 @@ def repo_root() -> pathlib.Path:
     return REPO_ROOT
 
 
+# ------------------------------------------------------------------ parallel runs (pytest-xdist)
+# ``make test`` runs pytest on two workers (``-n 2``). The scheduler below hands out work units,
+# each run whole on one worker, in order:
+# * a notebook's nbval items share one kernel, so a notebook is one unit (its cells in order);
+# * every other test file is one unit, so that its module-scoped fixtures (a trained model, a
+#   temporary nbgrader course, a JupyterLab server) are built once;
+# * the website's two test files share one build of the site: one unit;
+# * the browser tests are one unit each: every one runs a whole lecture, and the two workers
+#   share them out.
+# Units are handed out longest first (longest-processing-time scheduling), so that no long unit
+# is left for the end while the other worker idles. The estimates are rough — a browser test or
+# a notebook by the README's run time of its notebook — and only the order depends on them.
+# (xdist's own ``--dist loadgroup`` cannot do this here: with pytest 9 its group marks do not
+# reach the test ids, so every test would be a unit of its own.)
+BROWSER_TEST_FILES = ("tests/test_browser.py",)
+WEBSITE_TEST_FILES = ("tests/test_book.py", "tests/test_book_browser.py")
+WEBSITE_ESTIMATE_S = 40.0  # one full build of the site, then its checks and the browser visit
+AUTOGRADING_ESTIMATE_S = 70.0  # tests/test_autograding.py: one nbgrader course, every chapter
+OTHER_FILE_ESTIMATE_S = 5.0
+
+
+def work_unit(nodeid: str) -> str:
+    """The work unit (see above) of the test ``nodeid``."""
+    path = nodeid.partition("::")[0]
+    if path in WEBSITE_TEST_FILES:
+        return "website"
+    return nodeid if path in BROWSER_TEST_FILES else path
+
+
+def estimated_seconds(unit: str, run_times: dict[str, float]) -> float:
+    """A rough run time of a work unit, for the order in which units are handed out."""
+    if unit == "website":
+        return WEBSITE_ESTIMATE_S
+    path, _, test = unit.partition("::")
+    if path.endswith(".ipynb"):
+        return run_times.get(path, OTHER_FILE_ESTIMATE_S)
+    if path in BROWSER_TEST_FILES:
+        notebook = next((nb for nb in run_times if f"[{pathlib.Path(nb).stem}]" in test), None)
+        return 10.0 + 1.5 * run_times[notebook] if notebook else 2 * OTHER_FILE_ESTIMATE_S
+    if path == "tests/test_autograding.py":
+        return AUTOGRADING_ESTIMATE_S
+    return OTHER_FILE_ESTIMATE_S
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # one process: keep pytest's order (nbval first, see testpaths in pyproject.toml)
+    run_times = notebook_runtimes.readme_run_times()
+    # A stable sort: the items of one unit stay together and in their order.
+    items.sort(key=lambda item: -estimated_seconds(work_unit(item.nodeid), run_times))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """The work units above, handed out in the workers' (longest-first) collection order."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CourseScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False  # keep the longest-first order of the collection
+    return CourseScheduling(config, log)
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     path, _, _ = report.nodeid.partition("::")
     if path.endswith(".ipynb"):

@@ -12,7 +12,7 @@ layer; for a ReLU MLP with independently initialised members f(θ̄, x) is usual
 predictor than the ensemble (the members' hidden units are not aligned).
 
 Turning performance into weights (:func:`performance_weights`): a softmax with temperature τ > 0
-over scores sᵢ (rewards, or negated losses),
+over scores sᵢ (rewards, or negated losses), ::
 
     log wᵢ = sᵢ/τ − log Σⱼ exp(sⱼ/τ),
 
@@ -175,7 +175,7 @@ def bma_weights(log_likelihoods: ArrayLike, log_prior: ArrayLike | None = None) 
 
 
 def gaussian_log_likelihood(predictions: ArrayLike, targets: ArrayLike, noise_std: float) -> NDArray[np.float64]:
-    """Per-model Gaussian log-likelihood of held-out targets:
+    """Per-model Gaussian log-likelihood of held-out targets::
 
         log p(D | m) = Σₚ log N(yₚ | f_m(xₚ), σ²) = −Σₚ [(yₚ − f_m(xₚ))² / (2σ²) + ½ log(2πσ²)].
 
@@ -382,7 +382,7 @@ class HedgeResult:
 
 
 def run_hedge(loss_matrix: ArrayLike, learning_rate: float | None = None) -> HedgeResult:
-    """Hedge over a stream of losses, in closed form (no loop over rounds):
+    """Hedge over a stream of losses, in closed form (no loop over rounds)::
 
         log w_{t,i} = −η Σ_{s<t} ℓ_{s,i} − logsumexp_j(−η Σ_{s<t} ℓ_{s,j}),
 

@@ -2,13 +2,13 @@
 
 Turning scores into weights is a step the course takes again and again: performance-weighted
 model averaging (chapter 3), Hedge's exponential weights, a policy over bandit arms (chapter 5).
-The rule is the softmax with a temperature ``τ > 0``:
+The rule is the softmax with a temperature ``τ > 0``::
 
     wᵢ = exp(sᵢ / τ) / Σⱼ exp(sⱼ / τ)
 
 Computed as written it overflows: ``exp(1000)`` is ``inf`` in float64 and ``inf / inf`` is
 ``nan``. Subtracting the largest score first changes nothing mathematically (the factor
-``exp(-max s / τ)`` cancels between numerator and denominator) and keeps every exponent ≤ 0:
+``exp(-max s / τ)`` cancels between numerator and denominator) and keeps every exponent ≤ 0::
 
     wᵢ = exp((sᵢ − m) / τ) / Σⱼ exp((sⱼ − m) / τ),   m = maxⱼ sⱼ
 

@@ -1,10 +1,12 @@
 """How long each notebook takes to run, for the browser test's time budgets.
 
 The root ``conftest.py`` adds up nbval's time for every cell of a notebook (kernel start
-included) and records it here. ``make test`` runs nbval before the browser test (``testpaths``
+included) and records it here. In one process, nbval runs before the browser test (``testpaths``
 in pyproject.toml puts ``notebooks`` and ``solutions`` first), so the browser test's budgets come
-from this very machine, this very run. When the browser test runs alone, the run times come from
-the README's course map (measured on the 2-core CI machine), and the budget says so.
+from this very machine, this very run. When the browser test runs alone, or on a worker of a
+parallel run (``make test``; the longest units, the browser tests among them, start first), the
+run times come from the README's course map (measured on the 2-core CI machine), and the budget
+says so.
 """
 
 from __future__ import annotations

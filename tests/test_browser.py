@@ -17,7 +17,8 @@ Voilà, on a 1366 × 768 laptop screen, and checks what the learner sees:
 Waits are for what is needed (the server's kernel idle, every code cell numbered after Run All,
 the explorer's readout), within a time budget per notebook derived from its measured run time
 (:func:`budget`): ``BUDGET_OVERHEAD_S + BUDGET_SLOWDOWN × run time`` — measured by nbval earlier
-in the same ``make test`` run, or the README's course map when this file runs alone. When the
+in the same process, or the README's course map (this file alone, or a worker of ``make test``'s
+parallel run: :mod:`tests.notebook_runtimes`). When the
 budget runs out, the failure names the notebook, the phase and the numbers.
 
 A screenshot of every explorer goes to ``tests/artifacts/browser-<where>-<stem>.png``, and a
@@ -231,15 +232,17 @@ def page(browser):
 
 
 # ------------------------------------------------------------------------------------- helpers
+# One round trip for all outputs: this runs every half second while a notebook computes, and one
+# Playwright call per output (two dozen and more) would take CPU from the kernel it waits for.
+OUTPUT_ERRORS = """([selector, markers, errorMime]) => [...document.querySelectorAll(selector)]
+  .map((e) => ({text: e.innerText, mime: e.getAttribute('data-mime-type') || ''}))
+  .filter((o) => o.mime === errorMime || markers.some((m) => o.text.includes(m)))
+  .map((o) => o.text.slice(-2000))"""
+
+
 def output_errors(page, output_selector: str) -> list[str]:
     """Texts of outputs that show a Python error or a widget that failed to render."""
-    found = []
-    for loc in page.locator(output_selector).all():
-        text = loc.inner_text(timeout=5_000)
-        mime = loc.get_attribute("data-mime-type", timeout=5_000) or ""
-        if any(marker in text for marker in ERROR_MARKERS) or mime == ERROR_MIME:
-            found.append(text[-2000:])
-    return found
+    return page.evaluate(OUTPUT_ERRORS, [output_selector, list(ERROR_MARKERS), ERROR_MIME])
 
 
 def stderr_outputs(page, output_selector: str) -> list[str]:
@@ -482,6 +485,22 @@ def test_browser_harness_finds_the_probe_notebooks_layout_faults(lab, page):
     its picture is stretched and its first slider squeezed. The checks must report both, and the
     rest (run all, no stderr, dragging the slider changes the output) must pass."""
     check_notebook_in_lab(lab, page, PROBE_NOTEBOOK, expect_problems=("the picture is displayed", "its track is"))
+
+
+def test_output_errors_finds_python_errors_and_failed_widgets(page):
+    """The error scan that runs while a notebook computes: a traceback in any output, an output of
+    the error mime type and a widget that failed to render are found; clean outputs are not."""
+    page.set_content("""
+      <div class="out" data-mime-type="text/plain">all fine: 0.65 ± 0.06</div>
+      <div class="out" data-mime-type="application/vnd.jupyter.stderr">Traceback (most recent call last):
+        ZeroDivisionError</div>
+      <div class="out" data-mime-type="application/vnd.jupyter.error">NameError: name 'x' is not defined</div>
+      <div class="out" data-mime-type="text/html">Error displaying widget: model not found</div>
+      <div class="elsewhere">Traceback (most recent call last): not an output</div>""")
+    found = output_errors(page, ".out")
+    assert len(found) == 3, found
+    assert "ZeroDivisionError" in found[0] and "NameError" in found[1] and "Error displaying widget" in found[2]
+    assert output_errors(page, ".elsewhere") and not output_errors(page, ".nothing")
 
 
 def test_learners_lab_has_no_teacher_tools_and_no_news_popup(lab, page):

@@ -7,7 +7,7 @@ U[0, 1]^k; otherwise p_t = p_{t−1}. The number of switches in a trial is Binom
 segments between them are geometric with mean 1/h pulls. An agent that pulls a_t is paid
 r_t ~ Bernoulli(p_t[a_t]) and sees only its own actions and rewards, never the switches.
 
-Score: the *dynamic regret* against an oracle that always pulls the best arm *of the moment*,
+Score: the *dynamic regret* against an oracle that always pulls the best arm *of the moment*, ::
 
     R_dyn = Σ_{t=1}^{n} (max_a p_t[a] − p_t[a_t])          (:func:`dynamic_regret`),
 

@@ -18,7 +18,7 @@ Parameter learners (:func:`run_online`, one ``tf.range`` loop over rounds inside
   re-adapted every round from scratch;
 - ``"online_meta"``: θ_t = adapt(θ_init,t, support_t); after scoring, the initialisation follows
   the stream (follow-the-meta-leader, one MAML step per round, :func:`online_meta_update`):
-  θ_init,t+1 = θ_init,t − β ∇_θ L_t^query(adapt(θ, support_t)) |_{θ = θ_init,t}.
+  θ_init,t+1 = θ_init,t − β ∇_θ L_t^query(adapt(θ, support_t)) at θ = θ_init,t.
 
 with adapt = :func:`metalearn_lib.two_level.adapt` (``num_inner_steps`` SGD steps of size α).
 
@@ -335,7 +335,7 @@ def run_online(
 def fixed_share_update(
     log_weights: ArrayLike, losses: ArrayLike, learning_rate: float, share: float
 ) -> NDArray[np.float64]:
-    """One fixed-share step (Herbster & Warmuth 1998), in log space:
+    """One fixed-share step (Herbster & Warmuth 1998), in log space::
 
         w ← (1 − α) · Hedge(w, ℓ) + α / N,   Hedge(w, ℓ)_i ∝ w_i exp(−η ℓ_i)
 

@@ -3,7 +3,7 @@
 :func:`evaluate_start` is chapter 2's evaluation (:func:`metalearn_lib.two_level.evaluate_fine_tuning`:
 K support points, plain SGD with the start's α, the same points at every step, mean query MSE ±
 1.96·std/√N over N test tasks) for a :class:`~metalearn_lib.applications.starting_points.StartingPoint`,
-plus the *normalised* MSE,
+plus the *normalised* MSE, ::
 
     nMSE = mean_i L_i^query / mean_i mean_j (y_ij^query)²,
 

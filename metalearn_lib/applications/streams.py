@@ -62,7 +62,7 @@ def _check_inside(name: str, inner: tuple[float, float], outer_name: str,
 def reflect_into(values: tf.Tensor, low: float, high: float) -> tf.Tensor:
     """Fold ``values`` into [low, high] by reflecting at both walls (as often as needed).
 
-    With L = high − low and u = (v − low) mod 2L: v ↦ low + (L − |u − L|). Inside the interval
+    With L = high − low and u = (v − low) mod 2L: v ↦ low + (L − abs(u − L)). Inside the interval
     it is the identity (exactly); a value a little above ``high`` comes back as high − (v − high).
     """
     width = high - low

@@ -3,7 +3,7 @@
 The arm means are independent, θ_a ~ U[0, 1] = Beta(1, 1) by default. After s_a successes and f_a
 failures on arm a, its posterior is Beta(1 + s_a, 1 + f_a), whose mean — the probability that the
 next pull of a pays 1 — is p̂_a = (1 + s_a)/(2 + s_a + f_a). The *state* of a trial is the table of
-counts (s, f) ∈ ℕ^{k×2}; with r pulls remaining, the Bellman equation of this belief MDP is
+counts (s, f) ∈ ℕ^{k×2}; with r pulls remaining, the Bellman equation of this belief MDP is ::
 
     V(state, 0) = 0,
     Q_a(state, r) = p̂_a·(1 + V(state + success on a, r − 1)) + (1 − p̂_a)·V(state + failure on a, r − 1),
@@ -15,7 +15,7 @@ strategy, learnt ones such as RL²'s included, can at best match).
 
 **Other priors.** Nothing above needs the prior to be uniform, only that the arms are independent
 and identically distributed a priori, θ_a ~ π i.i.d. (a *product* prior). Then arm a's posterior
-depends on its own counts only, and the posterior predictive probability is
+depends on its own counts only, and the posterior predictive probability is ::
 
     p̂(s, f) = P(next pull pays 1 | s, f) = E_π[θ^{s+1}(1 − θ)^f] / E_π[θ^s (1 − θ)^f]
 
@@ -32,15 +32,15 @@ t = Σ_a (s_a + f_a) and a horizon of n pulls, r = n − t, so the DP runs *iter
 of pulls done*, t = n − 1, …, 0, one vectorised NumPy level per t (no recursion). The number of
 states (multisets of k pairs of total weight t ≤ n, see :func:`count_states`):
 
-========  ===========  ===============================  ====================  ==============
-(n, k)     states       without exchangeability           time (2 shared CPUs)  V(empty, n)
-========  ===========  ===============================  ====================  ==============
-(10, 5)    3,519        184,756 = C(n + 2k, 2k)            ≈ 0.01 s              6.65999
-(10, 10)   4,435        30,045,015                         ≈ 0.02 s              6.71395
-(100, 2)   2,299,726    4,598,126                          ≈ 2 s                 64.9184
-(100, 3)   2.8·10⁸      —                                  refused               —
-(100, 5)   4.0·10¹¹     —                                  refused               —
-========  ===========  ===============================  ====================  ==============
+========  ===========  ===============================  ======================  ==============
+(n, k)    states       without exchangeability          time (2 shared CPUs)    V(empty, n)
+========  ===========  ===============================  ======================  ==============
+(10, 5)   3,519        184,756 = C(n + 2k, 2k)          ≈ 0.01 s                6.65999
+(10, 10)  4,435        30,045,015                       ≈ 0.02 s                6.71395
+(100, 2)  2,299,726    4,598,126                        ≈ 2 s                   64.9184
+(100, 3)  2.8·10⁸      —                                refused                 —
+(100, 5)  4.0·10¹¹     —                                refused                 —
+========  ===========  ===============================  ======================  ==============
 
 (V(empty, n) under the uniform prior; the last level, t = n, has V = 0 and is not stored. Another
 prior changes only p̂, not the states or the time.)

@@ -4,7 +4,7 @@ An arm with unknown success probability θ and posterior Beta(a, b) pays 1 with 
 probability p = a/(a + b); after a success the posterior becomes Beta(a + 1, b), after a failure
 Beta(a, b + 1). With discount 0 < γ < 1, the **Gittins index** ν(a, b) is the constant reward λ
 per step of a *retirement option* that makes us indifferent, in state (a, b), between retiring at
-once (worth λ/(1 − γ)) and pulling the arm once more, keeping the right to retire later. With
+once (worth λ/(1 − γ)) and pulling the arm once more, keeping the right to retire later. With ::
 
     V_λ(a, b) = max( λ/(1 − γ),  C_λ(a, b) ),
     C_λ(a, b) = p·(1 + γ·V_λ(a + 1, b)) + (1 − p)·γ·V_λ(a, b + 1),     p = a/(a + b),
@@ -18,7 +18,7 @@ bandit with independent arms, pulling the arm of largest index is Bayes-optimal.
 ahead (i + j ≤ depth, one NumPy array per depth level) and, at the horizon, uses the value
 max(λ, p)/(1 − γ) of "retire now or pull forever" — a lower bound, exact up to the information
 still to be gained. Values lie in [0, 1/(1 − γ)], so the error in V at the horizon is at most
-1/(1 − γ), discounted by γ^depth; since |dΔ/dλ| ≥ 1, the index is off by at most
+1/(1 − γ), discounted by γ^depth; since abs(dΔ/dλ) ≥ 1, the index is off by at most ::
 
     γ^depth / (1 − γ)
 

@@ -5,7 +5,7 @@ estimate in place of the support-set gradient. For each task i of a meta-batch:
 
 * **inner step** (:func:`adapt_policy`): sample N trajectories τ_i with π_θ, estimate the policy
   gradient with REINFORCE (reward-to-go, a linear baseline fitted on τ_i, advantages standardised
-  per task — :mod:`metalearn_lib.rl.policy_gradient`) and take one step of gradient *ascent*:
+  per task — :mod:`metalearn_lib.rl.policy_gradient`) and take one step of gradient *ascent*::
 
       θ'_i = θ + α ∇_θ Ĵ_i(θ; τ_i);
 
@@ -13,7 +13,7 @@ estimate in place of the support-set gradient. For each task i of a meta-batch:
   E_{τ'_i ∼ π_{θ'_i}}[R(τ'_i)], estimated from N fresh trajectories τ'_i of π_{θ'_i}.
 
 **The outer gradient has two parts** (:func:`meta_surrogate`). θ'_i depends on θ directly and
-through the samples τ_i, whose distribution is π_θ's:
+through the samples τ_i, whose distribution is π_θ's::
 
     ∇_θ J = E[ (∂θ'_i/∂θ)ᵀ ∇_{θ'} J_i(θ'_i) ]  +  E[ R(τ'_i) ∇_θ log P_θ(τ_i) ],
 
@@ -197,7 +197,7 @@ def meta_surrogate(
     first_order: bool = False,
     estimator: str = "reinforce",
 ) -> tuple[tf.Tensor, Any]:
-    """The per-task surrogate whose gradient at θ = θ_old is the MAML-RL meta-gradient.
+    """The per-task surrogate whose gradient at θ = θ_old is the MAML-RL meta-gradient. ::
 
         L_i(θ) = (1/N') Σ_{n,t} m'_{nt} [π_{θ'_i}(a'_{nt} | s'_{nt}) / π_old'(a'_{nt} | s'_{nt})] Â'_{nt}
                  + w_i · Σ_{n,t} m_{nt} [log π_θ(a_{nt} | s_{nt}) − log π_old(a_{nt} | s_{nt})],

@@ -5,7 +5,7 @@ second action a₁ ends the episode; rewards r₀(a₀) and r₁(a₀, a₁). Fo
 policy is tabular, π_θ(a | s) = softmax(θ_s)_a with θ ∈ R^{3×2}.
 
 With N = 2 inner trajectories there are 16 possible inner batches and, with one outer
-trajectory, 4 outer ones, so both the meta-objective
+trajectory, 4 outer ones, so both the meta-objective ::
 
     J(θ) = Σ_{τ₁, τ₂} P_θ(τ₁) P_θ(τ₂) Σ_{τ'} P_{θ'(θ; τ₁, τ₂)}(τ') R(τ')
 

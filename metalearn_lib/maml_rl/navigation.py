@@ -2,7 +2,7 @@
 
 A point agent starts at the origin of the plane and must reach a goal g it cannot see; it
 observes only its own position. With position x_t (x_0 = 0), normalised action a_t ∈ R² and
-v = ``max_speed`` (0.1),
+v = ``max_speed`` (0.1), ::
 
     x_{t+1} = x_t + v·clip(a_t, −1, 1)                  (a velocity clipped to [−v, v]²)
     r_t     = −‖x_{t+1} − g‖₂                           (minus the distance to the goal)
@@ -68,7 +68,7 @@ class PointNavigation:
     * a task is a goal, ``goals[T, 2]`` (:meth:`sample_tasks`);
     * the state is the positions ``[T, N, 2]``, and so is the observation (:meth:`reset`);
     * :meth:`step` moves every trajectory: x ← x + v·clip(a, −1, 1), r = −‖x − g‖₂,
-      d = 1[max_i |x_i − g_i| < ε] (see the module docstring).
+      d = 1[max_i abs(x_i − g_i) < ε] (see the module docstring).
 
     Attributes:
         horizon: H ≥ 1, the steps of an episode (100 as in MAML).
@@ -141,7 +141,7 @@ class PointNavigation:
 
     def step(self, tasks: tf.Tensor, state: tf.Tensor, actions: tf.Tensor, t: int | tf.Tensor,
              seed: SeedLike | None = None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
-        """One step of every trajectory of every task.
+        """One step of every trajectory of every task. ::
 
             x' = x + v·clip(a, −1, 1),   r = −‖x' − g‖₂,   d = 1[|x'_1 − g_1| < ε and |x'_2 − g_2| < ε].
 
@@ -197,7 +197,7 @@ class PointNavigation:
         return np.clip((positions - previous) / self.max_speed, -1.0, 1.0).astype(np.float32)
 
     def optimal_return(self, goals: Any) -> np.ndarray:
-        """The exact optimal undiscounted return of each goal, float64 numpy ``[B]``:
+        """The exact optimal undiscounted return of each goal, float64 numpy ``[B]``::
 
             G*(g) = −Σ_{t=1}^{τ} ‖g − clip(g, −v·t, v·t)‖₂,
             τ = min({t ≥ 1 : max_i |g_i − clip(g_i, −v·t, v·t)| < ε} ∪ {H}).
@@ -205,9 +205,9 @@ class PointNavigation:
         Why. Each coordinate moves at most v per step, so the positions reachable after t steps
         form the box [−v·t, v·t]², and the point of that box closest to g — per coordinate and
         hence in L2 — is x*_t = clip(g, −v·t, v·t). The path x*_1, x*_2, … is feasible, since
-        |x*_{t+1,i} − x*_{t,i}| ≤ v (clip is 1-Lipschitz in its bound). So at every t at once it
+        abs(x*_{t+1,i} − x*_{t,i}) ≤ v (clip is 1-Lipschitz in its bound). So at every t at once it
         (i) has the least distance ‖x_t − g‖ any policy can have, and (ii) satisfies the done
-        test max_i |x_{t,i} − g_i| < ε whenever any policy can: it ends the episode at the
+        test max_i abs(x_{t,i} − g_i) < ε whenever any policy can: it ends the episode at the
         earliest possible step τ. Any other policy ends at some τ' ≥ τ, and as every reward is
         ≤ 0, its return is ≤ −Σ_{t≤τ} ‖x_t − g‖ ≤ −Σ_{t≤τ} ‖x*_t − g‖ = G*(g).
 

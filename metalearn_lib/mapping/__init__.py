@@ -6,7 +6,7 @@ batched over tasks (tensors ``[num_tasks, points, features]``; no Python loop ov
 
 - **Ridge / Bayesian linear regression** on features φ(x) (:func:`ridge_fit`,
   :class:`RidgeLearner`): with the prior w ~ N(μ, σ² Λ⁻¹) and Gaussian noise of variance σ²,
-  the posterior mean weights are
+  the posterior mean weights are ::
 
       w_D = (ΦᵀΦ + Λ)⁻¹ (Φᵀy + Λμ),      f_D(x) = φ(x)ᵀ w_D.
 

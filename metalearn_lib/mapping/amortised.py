@@ -167,8 +167,8 @@ def init_amortised(
     seed: int = 0,
     dtype: tf.DType = tf.float32,
 ) -> AmortisedLearner:
-    """A fresh :class:`AmortisedLearner`: encoder [x_dim + 1, *hidden, r], decoder
-    [r + x_dim, *hidden, 1 or 2], Glorot-initialised from ``seed``.
+    """A fresh :class:`AmortisedLearner`: encoder ``[x_dim + 1, *hidden, r]``, decoder
+    ``[r + x_dim, *hidden, 1 or 2]``, Glorot-initialised from ``seed``.
 
     Raises:
         ValueError: a size < 1.

@@ -123,11 +123,11 @@ def empirical_bayes_prior(
     """The prior by moment matching (empirical Bayes) from many tasks with enough points each.
 
     Per task i, least squares ŵ_i = (Φ_iᵀΦ_i)⁻¹Φ_iᵀy_i and its noise estimate
-    s_i² = |y_i − Φ_iŵ_i|² / (n − p). Then, across the N tasks,
+    s_i² = ‖y_i − Φ_iŵ_i‖² / (n − p). Then, across the N tasks, ::
 
-        μ = (1/N) Σ_i ŵ_i,   σ² = max((1/N) Σ_i s_i², ``min_noise_variance``),
+        μ = (1/N) Σ_i ŵ_i,   σ² = max((1/N) Σ_i s_i², min_noise_variance),
         v_j = Var_i(ŵ_ij) − σ² · (1/N) Σ_i [(Φ_iᵀΦ_i)⁻¹]_jj   (the spread of the true weights:
-              the spread of the estimates minus their own noise; floored at ``min_variance``),
+              the spread of the estimates minus their own noise; floored at min_variance),
         Λ_j = σ² / v_j,   returned as ρ_j = log Λ_j, clipped to :data:`LOG_PRECISION_BOUNDS`.
 
     (Noise-free tasks would give σ² = 0 and so Λ = 0, no prior at all: the floor on σ² keeps

@@ -234,7 +234,7 @@ class PSRLPolicy(_ActsGreedily):
 
 
 def ucrl2_widths(posterior: MDPPosterior, delta: float = 0.05) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """UCRL2's confidence widths (Jaksch, Ortner & Auer 2010, eqs. (1)–(2)), ``[B, S, A]`` each.
+    """UCRL2's confidence widths (Jaksch, Ortner & Auer 2010, eqs. (1)–(2)), ``[B, S, A]`` each. ::
 
         β_r(s, a) = √( 7 log(2 S A t / δ) / (2 max(1, n(s, a))) )      (rewards),
         β_P(s, a) = √( 14 S log(2 A t / δ) / max(1, n_P(s, a)) )       (L1 radius of transitions),

@@ -4,23 +4,23 @@
 r = −0.1 + 1.1·1[s' = g], so a trial's return is −0.1·T + 1.1·N, N the number of steps that end on the goal:
 maximising the return is maximising E[N], an integer problem.
 
-**The belief MDP.** After any history the belief is uniform over the candidates not yet visited, R
-(:mod:`~metalearn_lib.meta_rl_mdps.gridworld_beliefs`), so a belief state is (cell p, R, step t) while the goal is
+**The belief MDP.** After any history the belief is uniform over the candidates not yet visited, R (#R of
+them; :mod:`~metalearn_lib.meta_rl_mdps.gridworld_beliefs`), so a belief state is (cell p, R, step t) while the goal is
 unknown. Until it is found every reward is −0.1 and every cell follows from the actions, so until then a policy is
 one fixed action sequence (a *search plan*); once the goal g is found the rest is known and deterministic: stay on g
 for the rest of the episode, walk straight to it (d(s₀, g) steps) in every later episode. Found at step t
-(k = t mod H + 1 of episode e = ⌊t/H⌋), g is stood on
+(k = t mod H + 1 of episode e = ⌊t/H⌋), g is stood on ::
 
     n_t(g) = (H − k + 1) + (E − 1 − e)·(H + 1 − d(s₀, g))⁺                                                  (1)
 
 steps. With W(p, R, t) = max over plans of Σ_{g∈R} N_g (N_g: steps on g from t on, were the goal g), the expected
-return from (p, R, t) is V = −0.1·(T − t) + 1.1·W/|R|, and
+return from (p, R, t) is V = −0.1·(T − t) + 1.1·W/#R, and ::
 
     W(p, R, T) = 0,
     W(p, R, t) = max_a [ 1[p' ∈ R]·n_t(p') + W(p'', R ∖ {p'}, t + 1) ],   p' = move(p, a),                  (2)
 
-p'' = s₀ where step t ends an episode, else p'. (2) is the belief MDP's Bellman equation times |R| (the goal is at
-p' with probability 1/|R|), in integers, so every value is exact.
+p'' = s₀ where step t ends an episode, else p'. (2) is the belief MDP's Bellman equation times #R (the goal is at
+p' with probability 1/#R), in integers, so every value is exact.
 
 **Making it fast, exactly.**
 
@@ -37,7 +37,7 @@ p' with probability 1/|R|), in integers, so every value is exact.
   the way to it, and drops a state when G + U < L, where L is a plan's total (from a first, beam-limited pass) and
   U ≥ W an upper bound: each g ∈ R gets (E − 1 − e)·(H + 1 − d(s₀, g))⁺ (found at its earliest in the next
   episode) plus, for at most one discovery a step this episode from the nearest candidate at distance δ on,
-  Σ_{j<m} (H + 1 − k₀ − δ − j), m = min(|R|, H − k₀ − δ + 1), k₀ = t mod H. A state on an optimal path has
+  Σ_{j<m} (H + 1 − k₀ − δ − j), m = min(#R, H − k₀ − δ + 1), k₀ = t mod H. A state on an optimal path has
   G + W ≥ L, so it and its optimal continuation survive; the backward pass of (2) over the survivors then gives the
   exact W on every optimal path, and the plan (ties: the lowest action number among the moves above).
 * *Episodes.* The found-goal branch needs no search, (1) is its value; and every episode starts in a state
@@ -100,8 +100,8 @@ class GridworldBayesOptimal:
         env: the gridworld.
         plan: ``[T]`` int64, the Bayes-optimal actions while the goal is not found (then: stay on it, and walk
             straight to it in later episodes).
-        steps_on_goal: W(s₀, C, 0), the most expected-steps-on-goal times |C|.
-        expected_return: V = −0.1·T + 1.1·W/|C|, the Bayes-optimal expected return (``expected_return_fraction``
+        steps_on_goal: W(s₀, C, 0), the most expected-steps-on-goal times #C.
+        expected_return: V = −0.1·T + 1.1·W/#C, the Bayes-optimal expected return (``expected_return_fraction``
             exactly).
         num_belief_states: belief states the exact pass kept (``num_beam_states``: the first pass's).
         solve_seconds: the time the solution from the start took.
@@ -305,7 +305,7 @@ class GridworldBayesOptimal:
         return on_goal
 
     def _value_fraction(self, steps_on_goal: int, count: int, step: int) -> Fraction:
-        """V = −0.1·(T − t) + 1.1·W/|R| as an exact fraction."""
+        """V = −0.1·(T − t) + 1.1·W/#R as an exact fraction."""
         return (Fraction(STEP_REWARD).limit_denominator(10) * (self.env.horizon - step)
                 + Fraction(GOAL_REWARD - STEP_REWARD).limit_denominator(10) * Fraction(steps_on_goal, count))
 

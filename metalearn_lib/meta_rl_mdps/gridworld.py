@@ -1,13 +1,13 @@
 """VariBAD's gridworld (Zintgraf et al. 2020, §5.1): find a hidden goal cell, then exploit it for the rest of the task.
 
 An N × N grid (N = ``grid_size``, 5), cells (x, y) with 0 ≤ x, y < N, numbered c = x·N + y (the reference
-code's ``task_to_id``). Every episode starts at s₀ = (0, 0). Actions, in the reference order:
+code's ``task_to_id``). Every episode starts at s₀ = (0, 0). Actions, in the reference order::
 
     0 stay · 1 up (y + 1) · 2 right (x + 1) · 3 down (y − 1) · 4 left (x − 1),   moves clipped at the walls.
 
 A task is a goal g, uniform over the *candidate cells*: every cell but the b × b block at the start's corner
 (b = ``excluded_block``: b = 2 excludes the start and its three neighbours (0, 1), (1, 0), (1, 1), the reference's
-21 goals on 5 × 5; b = 1 excludes only the start). The reward of a step is
+21 goals on 5 × 5; b = 1 excludes only the start). The reward of a step is ::
 
     r_t = +1 if s_{t+1} = g else −0.1  =  −0.1 + 1.1·1[s_{t+1} = g],                              (1)
 
@@ -132,7 +132,7 @@ class Gridworld:
 
     @property
     def num_candidates(self) -> int:
-        """|C| = N² − b² (21 on the reference's 5 × 5 grid)."""
+        """#C = N² − b², the number of candidate cells C (21 on the reference's 5 × 5 grid)."""
         return len(self.candidate_cells)
 
     @functools.cached_property
@@ -152,7 +152,7 @@ class Gridworld:
 
     @functools.cached_property
     def distances(self) -> np.ndarray:
-        """``[N², N²]`` int64: d(c, c') = |x − x'| + |y − y'|, the fewest steps from c to c'."""
+        """``[N², N²]`` int64: d(c, c') = abs(x − x') + abs(y − y'), the fewest steps from c to c'."""
         n = self.grid_size
         x, y = np.divmod(np.arange(n * n), n)
         table = np.abs(x[:, None] - x[None, :]) + np.abs(y[:, None] - y[None, :])
@@ -190,7 +190,7 @@ class Gridworld:
     # ------------------------------------------------------------------------------------------
 
     def sample_tasks(self, num_tasks: int, seed: SeedLike) -> tf.Tensor:
-        """Goals uniform over the candidate cells, ``[num_tasks]`` int32: g = C[⌊u·|C|⌋], u ~ U[0, 1), stateless.
+        """Goals uniform over the candidate cells, ``[num_tasks]`` int32: g = C[⌊u·#C⌋], u ~ U[0, 1), stateless.
 
         Raises:
             TypeError, ValueError: ``num_tasks`` < 1 or a malformed seed.
@@ -241,7 +241,7 @@ class Gridworld:
         """The exact expected return of the uniformly random policy (each action with probability 1/5).
 
         It ignores what it sees, so its cell is a Markov chain, p_{k+1} = p_k·M with M = (1/5)·Σ_a onehot(move(·, a)),
-        restarted at s₀ each episode, independent of the goal; by (1), E[R] = −0.1·T + 1.1·E·Σ_{k=1..H} p_k(C)/|C|.
+        restarted at s₀ each episode, independent of the goal; by (1), E[R] = −0.1·T + 1.1·E·Σ_{k=1..H} p_k(C)/#C.
         """
         moves = np.zeros((self.num_cells, self.num_cells))
         np.add.at(moves, (np.repeat(np.arange(self.num_cells), self.num_actions), self.next_cells.ravel()), 0.2)

@@ -1,7 +1,7 @@
 """What an agent can know about the gridworld's goal, and posterior sampling, the policy that acts on it.
 
 **The belief.** The goal g is uniform over the candidate cells C (:class:`~metalearn_lib.meta_rl_mdps.gridworld.
-Gridworld`), and a step that ends on cell p tells exactly whether g = p (reward +1) or not (−0.1). Bayes' rule,
+Gridworld`), and a step that ends on cell p tells exactly whether g = p (reward +1) or not (−0.1). Bayes' rule, ::
 
     b'(c) = b(c)·P(r | g = c, p) / Σ_c' b(c')·P(r | g = c', p),
     P(+1 | g = c, p) = 1[c = p],   P(−0.1 | g = c, p) = 1[c ≠ p],
@@ -105,7 +105,7 @@ def check_goals(env: Gridworld, tasks: Any) -> tf.Tensor:
 
 
 def prior_belief(env: Gridworld, num_tasks: int) -> tf.Tensor:
-    """b₀(c) = 1[c ∈ C]/|C| for ``num_tasks`` tasks, ``[num_tasks, N²]`` float32."""
+    """b₀(c) = 1[c ∈ C]/#C for ``num_tasks`` tasks, ``[num_tasks, N²]`` float32."""
     row = tf.constant(env.candidate_mask / env.num_candidates, tf.float32)
     return tf.tile(row[tf.newaxis], [num_tasks, 1])
 
@@ -279,7 +279,7 @@ def posterior_sampling_expected_return(env: Gridworld) -> float:
 
     At a draw (cell p, remaining R, step t) ĝ is uniform over R; the agent then walks the fixed shortest path
     p₁, p₂, … to ĝ until it arrives or the episode ends. With the goal uniform over R, each new cell p_i ∈ R_i
-    (|R_i| = m_i) is the goal with probability 1/m_i given the walk got there, so (expected steps on the goal)
+    (m_i of them) is the goal with probability 1/m_i given the walk got there, so (expected steps on the goal) ::
 
         D(p, R, t) = mean_{ĝ∈R} [ Σ_i S_i·1[p_i ∈ R_i]·n_{t+i−1}(p_i)/m_i + S_end·D(next draw) ],
         S_{i+1} = S_i·(1 − 1[p_i ∈ R_i]/m_i),   R_{i+1} = R_i ∖ {p_i},

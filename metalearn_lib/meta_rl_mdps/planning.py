@@ -60,7 +60,7 @@ def value_iteration(reward_means: ArrayLike, transitions: ArrayLike, horizon: in
                     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Optimal finite-horizon values by backward induction, every MDP of the batch at once.
 
-    V_H = 0 and, for h = H − 1, …, 0,
+    V_H = 0 and, for h = H − 1, …, 0, ::
 
         Q_h(s, a) = r(s, a) + Σ_s' P(s' | s, a) V_{h+1}(s'),    V_h(s) = max_a Q_h(s, a),
 
@@ -129,7 +129,7 @@ def optimistic_transitions(transitions: ArrayLike, radius: ArrayLike, values: Ar
     """The inner maximum of extended value iteration (Jaksch, Ortner & Auer 2010, Figure 2).
 
     For each (s, a), the distribution P̃ in the L1 ball around P̂ = P̂(· | s, a) that maximises the
-    expected next value,
+    expected next value, ::
 
         P̃ = argmax { Σ_s' P(s') V(s')  :  P a distribution, ‖P − P̂‖₁ ≤ d(s, a) },
 
@@ -181,7 +181,7 @@ def extended_value_iteration(reward_means: ArrayLike, transitions: ArrayLike, re
     """Optimistic finite-horizon values over a set of plausible MDPs (UCRL2's planning step).
 
     The plausible MDPs have mean rewards up to r̂(s, a) + b(s, a) and transitions within L1
-    distance d(s, a) of P̂(· | s, a). Their largest values solve, with Ṽ_H = 0,
+    distance d(s, a) of P̂(· | s, a). Their largest values solve, with Ṽ_H = 0, ::
 
         Q̃_h(s, a) = r̂(s, a) + b(s, a) + max_{‖P − P̂(· | s, a)‖₁ ≤ d(s, a)} Σ_s' P(s') Ṽ_{h+1}(s'),
         Ṽ_h(s) = max_a Q̃_h(s, a),

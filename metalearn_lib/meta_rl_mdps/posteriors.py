@@ -7,7 +7,7 @@ from (s, a) to s' that were seen. (The last step of an episode pays its reward, 
 is never shown — the MDP is reset to state 0 — so Σ_s' n(s, a, s') may be below n(s, a).)
 
 *Mean rewards.* With prior μ ~ N(m₀, v₀) and rewards r ~ N(μ, σ²) of known noise variance σ², the
-posterior after n rewards of sum Σr is N(m_n, v_n) with
+posterior after n rewards of sum Σr is N(m_n, v_n) with ::
 
     v_n = 1 / (1/v₀ + n/σ²),        m_n = v_n · (m₀/v₀ + Σr/σ²);
 

@@ -1,7 +1,7 @@
 """Random tabular MDPs — the task distribution of the RL² paper's second experiment (Duan et al.
 2016, section 4.2 and Table 2) — batched for training and behind Gymnasium's API.
 
-An MDP has ``num_states`` S = 10 states and ``num_actions`` A = 5 actions. It is drawn as
+An MDP has ``num_states`` S = 10 states and ``num_actions`` A = 5 actions. It is drawn as ::
 
     μ(s, a) ~ N(1, 1)                    (the mean reward of action a in state s),
     P(· | s, a) ~ Dirichlet(1, …, 1)     (the next-state distribution, uniform on the simplex),

@@ -1,7 +1,7 @@
 """Advantage actor-critic (A2C, Mnih et al. 2016) for the recurrent agent, trained in one compiled loop.
 
 **The loss** (:func:`a2c_loss`): on a batch of B trials of T steps, advantages and returns held
-constant,
+constant, ::
 
     L(θ) = −(1/BT) Σ_{b,t} Â_{bt} log π_θ(a_{bt} | h_{bt})
            + c_v · (1/BT) Σ_{b,t} ½ (V_θ(h_{bt}) − R_{bt})²

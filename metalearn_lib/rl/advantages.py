@@ -4,7 +4,7 @@
 where an episode ends at step t.
 
 **Advantages** (:func:`gae`): generalised advantage estimation (Schulman et al. 2016). With V_T
-the bootstrap value,
+the bootstrap value, ::
 
     δ_t = r_t + γ (1 − d_t) V_{t+1} − V_t,
     Â_t = δ_t + γλ (1 − d_t) Â_{t+1},   Â_T = 0,

@@ -3,7 +3,7 @@
 The mean μ_θ is an MLP (:func:`metalearn_lib.models.forward`, ReLU hidden layers, linear output);
 log σ is a learned vector, one entry per action dimension, that does not depend on the state —
 the policy of the MAML paper's locomotion and navigation experiments (two hidden layers of 100
-ReLU units, σ = 1 at the start). Its log-density of an action vector a ∈ R^d is
+ReLU units, σ = 1 at the start). Its log-density of an action vector a ∈ R^d is ::
 
     log π_θ(a | s) = −½ Σ_k ((a_k − μ_k(s)) / σ_k)² − Σ_k log σ_k − (d/2) log 2π.
 
@@ -113,7 +113,7 @@ def gaussian_log_prob(params: GaussianPolicyParams, observations: tf.Tensor, act
 
 def gaussian_kl(old_mean: tf.Tensor, old_log_std: tf.Tensor, params: GaussianPolicyParams,
                 observations: tf.Tensor) -> tf.Tensor:
-    """KL(π_old(· | s) ‖ π_θ(· | s)) per point, ``[tasks, points]``, in closed form:
+    """KL(π_old(· | s) ‖ π_θ(· | s)) per point, ``[tasks, points]``, in closed form::
 
         Σ_k [ log σ_k − log σ_old,k + (σ_old,k² + (μ_old,k − μ_k)²) / (2 σ_k²) − ½ ].
 

@@ -1,7 +1,7 @@
 """The recurrent actor-critic of RL² (a GRU with a policy and a value head) and what it reads.
 
 With input x_t, hidden state h_{t−1} and σ the logistic function (the GRU of Cho et al. 2014 in
-the "reset after" form of cuDNN and Keras),
+the "reset after" form of cuDNN and Keras), ::
 
     z_t = σ(x_t W_xz + b_xz + h_{t−1} W_hz + b_hz)                 (update gate)
     r_t = σ(x_t W_xr + b_xr + h_{t−1} W_hr + b_hr)                 (reset gate)

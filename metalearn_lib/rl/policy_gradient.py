@@ -14,7 +14,7 @@ trajectories (the linear feature baseline of rllab, which the MAML code uses). S
 leaves the gradient's expectation unchanged (E[∇log π(a|s)] = 0) and cuts its variance.
 
 **REINFORCE** (:func:`reinforce_surrogate`): with advantages Â_t = Ĝ_t − b(s_t) (standardised
-per task, as rllab does, with :func:`normalize_advantages`), the surrogate
+per task, as rllab does, with :func:`normalize_advantages`), the surrogate ::
 
     Ĵ(θ) = (1 / #steps) Σ_{n, t alive} log π_θ(a_{nt} | s_{nt}) · Â_{nt}
 

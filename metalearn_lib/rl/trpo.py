@@ -1,7 +1,7 @@
 """Trust-region policy optimisation's step (Schulman et al. 2015), for any parameter nest.
 
 Given a surrogate objective L(θ) to *maximise* and a mean KL divergence D(θ) between the policy
-that collected the data (θ_old) and π_θ, TRPO solves
+that collected the data (θ_old) and π_θ, TRPO solves ::
 
     maximise L(θ)   subject to   D(θ) ≤ δ
 

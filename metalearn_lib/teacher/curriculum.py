@@ -4,7 +4,7 @@
 for y = c_k·x with c_k = ∏_{j≤k} w_j (the composition of k scalar "subskills" w_j). The learner
 owns one parameter per subskill, θ = (θ_1 … θ_K), predicts task k with ŷ = P_k(θ)·x,
 P_k(θ) = ∏_{j≤k} θ_j, and practising task k is one SGD step on *its own* subskill θ_k using a
-fresh batch (x_i ~ N(0, 1), y_i = c_k x_i + σ ε_i):
+fresh batch (x_i ~ N(0, 1), y_i = c_k x_i + σ ε_i)::
 
     θ_k ← θ_k − η ∂/∂θ_k (1/n) Σ_i (P_k(θ) x_i − y_i)²  =  θ_k − η (2/n) Σ_i (P_k x_i − y_i) x_i · P_{k−1}(θ).
 
@@ -15,8 +15,8 @@ target* once max_k L_k ≤ target.
 
 **Teachers.** :class:`UniformTeacher` samples k uniformly. :class:`CurriculumTeacher` is a
 bandit over tasks whose reward is the measured absolute learning progress of the practised task,
-r_t = |L_k(θ_t) − L_k(θ_{t+1})|, smoothed per task as Q_k ← Q_k + α (r_t − Q_k) and turned into
-probabilities with exponential weights plus uniform exploration:
+r_t = abs(L_k(θ_t) − L_k(θ_{t+1})), smoothed per task as Q_k ← Q_k + α (r_t − Q_k) and turned into
+probabilities with exponential weights plus uniform exploration::
 
     p_k = (1 − ε) softmax_k(Q_k / (τ · max_j Q_j)) + ε / K
 
@@ -137,7 +137,7 @@ class UniformTeacher:
 
 @dataclass
 class CurriculumTeacher:
-    """Learning-progress bandit over tasks (module docstring):
+    """Learning-progress bandit over tasks (module docstring)::
 
         Q_k ← Q_k + α (|ΔL_k| − Q_k) for the practised k,
         p_k = (1 − ε) softmax_k(Q_k / (τ max_j Q_j)) + ε / K.
@@ -181,7 +181,7 @@ class CurriculumTeacher:
         return int(rng.choice(p.size, p=p / p.sum()))
 
     def observe(self, task: int, progress: float) -> None:
-        """Q_k ← Q_k + α (|progress| − Q_k)."""
+        """Q_k ← Q_k + α (abs(progress) − Q_k)."""
         if not np.isfinite(progress):
             raise ValueError(f"progress must be finite, got {progress}")
         self.scores[task] += self.smoothing * (abs(float(progress)) - self.scores[task])
@@ -218,7 +218,7 @@ def run_curriculum(
 
     Args:
         teacher: a :class:`TaskTeacher` (:class:`CurriculumTeacher`, :class:`UniformTeacher`).
-        tasks: the task family (default :class:`ChainTasks`()).
+        tasks: the task family (default ``ChainTasks()``, a :class:`ChainTasks`).
         max_rounds: T_max ≥ 1.
         target: target excess risk (> 0) for every task.
         seed: seeds the teacher's choices and the learner's batches.

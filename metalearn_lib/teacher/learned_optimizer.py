@@ -5,12 +5,12 @@ Chapter ``04_teacher_guided_loop``. The teacher here is itself trained (Andrycho
 2020): one small MLP N_φ is applied to every coordinate j of every learner parameter
 independently, so a thousand-parameter learner and a ten-parameter learner use the same φ.
 
-Per coordinate it keeps explicit state (t, m_fast, m_slow, v), updated from the gradient g_j:
+Per coordinate it keeps explicit state (t, m_fast, m_slow, v), updated from the gradient g_j::
 
     m_k ← β_k m_k + (1 − β_k) g_j   (β_fast = 0.5, β_slow = 0.9),   v ← β_v v + (1 − β_v) g_j²
     (β_v = 0.99), with bias corrections m̂_k = m_k / (1 − β_kᵗ), v̂ = v / (1 − β_vᵗ);
 
-its features are scale free, f_j = [g_j, m̂_fast, m̂_slow] / (√v̂ + ε), and its update is
+its features are scale free, f_j = [g_j, m̂_fast, m̂_slow] / (√v̂ + ε), and its update is ::
 
     Δθ_j = −exp(log_lr) · (m̂_slow / (√v̂ + ε) + N_φ(f_j)),   N_φ(f) = tanh(f W1 + b1) W2 + b2,
 
@@ -18,7 +18,7 @@ i.e. an Adam-like direction (with ``N_φ = 0`` it *is* Adam with β₂ = 0.99 an
 plus a learned correction, with a learned step size. φ = [W1, b1, W2, b2, log_lr].
 
 Meta-training (:func:`meta_train_learned_optimizer`) differentiates through ``unroll`` learner
-steps on a batch of tasks (truncated backpropagation through time): the meta-loss is
+steps on a batch of tasks (truncated backpropagation through time): the meta-loss is ::
 
     L_meta(φ) = (1/T) Σ_{t=1..T} (1/N) Σ_i L_i(θ_{i,t}),   θ_{i,t+1} = θ_{i,t} + Δθ_{i,t}(φ),
 

@@ -1,7 +1,7 @@
 """Teachers for the linear learner ŷ = Xθ: the gradient teacher, the source article's teacher
 (and why it fails), and the exact teacher.
 
-The learner's loss is the (optionally ridge-penalised) mean squared error
+The learner's loss is the (optionally ridge-penalised) mean squared error ::
 
     L(θ) = (1/n) (‖Xθ − y‖² + λ‖θ‖²),   ∇L(θ) = (2/n) (Xᵀ(Xθ − y) + λθ),   ∇²L = (2/n)(XᵀX + λI),
 

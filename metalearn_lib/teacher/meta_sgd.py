@@ -1,7 +1,7 @@
 """Meta-SGD (Li, Zhou, Chen, Li 2017): a learned initialisation *and* learned step sizes.
 
 MAML learns θ and adapts with a fixed step, θ'_i = θ − α ∇L_i^support(θ). Meta-SGD makes the
-step a parameter too, one entry per weight, and learns it with the same meta-gradient:
+step a parameter too, one entry per weight, and learns it with the same meta-gradient::
 
     θ'_i = θ − α ⊙ ∇_θ L_i^support(θ)                         (the inner step, ⊙ elementwise)
     L(θ, α) = (1/N) Σ_i L_i^query(θ'_i)                        (the meta-loss)
@@ -114,7 +114,7 @@ def meta_sgd_gradient(
 ) -> tuple[tf.Tensor, list[tf.Tensor], list[tf.Tensor]]:
     """The meta-gradient of :func:`meta_sgd_loss` with respect to θ *and* α.
 
-    For one inner step, with g_i = ∇L_i^support(θ), θ'_i = θ − α ⊙ g_i, q_i = ∇L_i^query(θ'_i):
+    For one inner step, with g_i = ∇L_i^support(θ), θ'_i = θ − α ⊙ g_i, q_i = ∇L_i^query(θ'_i)::
 
         ∇_θ L = (1/N) Σ_i (I − diag(α) H_i^support) q_i,        ∇_α L = −(1/N) Σ_i q_i ⊙ g_i.
 
