@@ -78,7 +78,7 @@ html_theme = "sphinx_book_theme"
 html_title = "metalearn — meta-learning for RL"
 html_copy_source = False
 html_theme_options = {
-    "repository_url": launch.REPOSITORY_URL,
+    "repository_url": launch.repository_url(),
     "repository_branch": launch.BRANCH,
     "path_to_docs": "",
     "use_repository_button": True,

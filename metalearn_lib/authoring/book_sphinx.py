@@ -11,7 +11,7 @@ What it adds to Sphinx, myst-nb and sphinx-book-theme:
   and every other public path of an object is registered as an alias of its one description.
 * **Links to repository files that are not pages** (``solutions/``, ``benchmarks/results/x.json``,
   ``metalearn_lib/two_level.py``): links to the file on GitHub, built from
-  :data:`metalearn_lib.authoring.launch.REPOSITORY_URL` and ``BRANCH``, instead of a download or a
+  :func:`metalearn_lib.authoring.launch.repository_url` and ``BRANCH``, instead of a download or a
   broken reference.
 * ``index.html``: a copy of the landing page, so the site opens at its root.
 """
@@ -33,7 +33,7 @@ ROOT_DOC = "README"
 def github_url(relative: str, *, directory: bool) -> str:
     """The GitHub address of the repository path ``relative`` (a folder when ``directory``)."""
     kind = "tree" if directory else "blob"
-    return f"{launch.REPOSITORY_URL}/{kind}/{launch.BRANCH}/{relative.strip('/')}"
+    return f"{launch.repository_url()}/{kind}/{launch.BRANCH}/{relative.strip('/')}"
 
 
 # ----------------------------------------------------------------------------- generated sources

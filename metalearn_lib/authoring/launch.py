@@ -191,6 +191,11 @@ def launch_path(notebook_path: str | PurePath) -> str:
     return PurePosixPath(NOTEBOOK_FOLDERS[folder], *path.parts[1:]).as_posix()
 
 
+def _url_path(path: str | PurePath) -> str:
+    """``path`` checked (a relative ``.ipynb`` path) and quoted for a URL; raises like the URL builders."""
+    return quote(_repository_path("path", path).as_posix(), safe="/")
+
+
 def colab_url(path: str | PurePath) -> str:
     """``https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{path}``: Colab
     opening the notebook at repository path ``path`` (taken as it is; see :func:`launch_path`).
@@ -199,20 +204,14 @@ def colab_url(path: str | PurePath) -> str:
         TypeError: if ``path`` is not a str or path.
         ValueError: if ``path`` is not a relative ``.ipynb`` path, or the configuration is invalid.
     """
-    target = quote(_repository_path("path", path).as_posix(), safe="/")
-    return f"https://colab.research.google.com/github/{_repository()}/blob/{_branch()}/{target}"
+    return f"https://colab.research.google.com/github/{_repository()}/blob/{_branch()}/{_url_path(path)}"
 
 
 def binder_url(path: str | PurePath) -> str:
     """``https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}?urlpath=lab/tree/{path}``: JupyterLab on
-    Binder opening the notebook at repository path ``path``.
-
-    Raises:
-        TypeError: if ``path`` is not a str or path.
-        ValueError: if ``path`` is not a relative ``.ipynb`` path, or the configuration is invalid.
+    Binder opening the notebook at repository path ``path`` (raises as :func:`colab_url` does).
     """
-    target = quote(_repository_path("path", path).as_posix(), safe="/")
-    return f"https://mybinder.org/v2/gh/{_repository()}/{_branch()}?urlpath=lab/tree/{target}"
+    return f"https://mybinder.org/v2/gh/{_repository()}/{_branch()}?urlpath=lab/tree/{_url_path(path)}"
 
 
 def badges_markdown(notebook_path: str | PurePath) -> str:
