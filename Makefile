@@ -42,22 +42,22 @@ teach: $(STAMP)
 	$(BIN)/metalearn-lab --teacher notebooks/00_welcome.ipynb
 
 # The tests run on WORKERS processes (pytest-xdist; conftest.py hands out the work, longest first);
-# WORKERS=1 runs them in one. Then every notebook runs a second time in a row, beside the website's
-# build and its tests (tests/test_book*.py), which would otherwise leave a worker idle.
+# WORKERS=1 runs them in one. Every lecture runs twice, where learners run it: Run All in JupyterLab
+# and a Voilà page (tests/test_browser.py), each run's outputs compared with the committed ones by
+# nbval's rules (--lectures-in-browser; without a browser nbval runs the lectures instead). Every
+# notebook nbval runs, it runs twice, in two fresh kernels, in the same session (--second-run).
 WORKERS ?= 2
 PARALLEL = $(if $(filter 1,$(WORKERS)),,-n $(WORKERS))
-WEBSITE_TESTS := tests/test_book.py tests/test_book_browser.py
 # Compiled XLA programs are kept for the run in _build/xla-cache (TensorFlow's persistent
 # compilation cache): a training loop that a lecture's first run compiled is not compiled again by
-# its second run, nor in JupyterLab and Voilà. Only compiling is saved; every result is computed.
+# a later run (in JupyterLab, then Voilà, or the other way round). Only compiling is saved; every
+# result is computed.
 XLA_CACHE := $(CURDIR)/_build/xla-cache
 TEST_ENV = PATH="$(CURDIR)/$(BIN):$$PATH" TF_XLA_FLAGS="--tf_xla_persistent_cache_directory=$(XLA_CACHE) $$TF_XLA_FLAGS"
 
 test: $(STAMP) $(DOCS_STAMP)
 	rm -rf $(XLA_CACHE) && mkdir -p $(XLA_CACHE)
-	$(TEST_ENV) $(BIN)/python -m pytest $(PARALLEL) $(addprefix --ignore=,$(WEBSITE_TESTS))
-	@echo "== nbval again (every notebook's outputs must match on a second run in a row), and the website"
-	$(TEST_ENV) $(BIN)/python -m pytest $(PARALLEL) notebooks solutions $(WEBSITE_TESTS) -q -p no:cacheprovider
+	$(TEST_ENV) $(BIN)/python -m pytest $(PARALLEL) --lectures-in-browser --second-run
 
 exercises: $(STAMP)
 	$(BIN)/metalearn-exercises $(if $(FORCE),--force)

@@ -1,9 +1,21 @@
-"""Repository-wide pytest configuration: the notebooks' runtime budget, shared paths.
+"""Repository-wide pytest configuration: the notebooks' runtime budget, where lectures run, shared paths.
 
 nbval runs each notebook as one item per cell; this file adds up the time of every item of a
 notebook (kernel start included), prints a table of per-notebook durations at the end of the
 run, and fails the run if a notebook exceeds its budget (60 s on the 2-core CI machine). The
 same durations size the browser test's waits (tests/notebook_runtimes.py).
+
+``--lectures-in-browser`` (``make test``): the lectures (``notebooks/``) are run where learners
+run them — Run All in JupyterLab and a Voilà page (tests/test_browser.py) — and each of those two
+runs has its outputs compared with the committed ones by nbval's own rules
+(tests/output_comparison.py), so nbval does not run them a third and a fourth time and skips
+``notebooks/``. A lecture's duration then is its Voilà run's (kernel clock, all cells). Where no
+browser can run (no Chromium or no Playwright), the option does nothing: nbval runs the lectures.
+The exercises (``solutions/``) always run under nbval.
+
+``--second-run`` (``make test``): every notebook nbval runs is collected a second time under its
+own nodeid (``solutions/NN_….ipynb@second-run::Cell k``) and so runs twice, in two fresh
+kernels, both compared with the committed outputs, within the one parallel session.
 """
 
 from __future__ import annotations
@@ -21,6 +33,8 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parent
 NOTEBOOK_BUDGET_S = float(os.environ.get("METALEARN_NOTEBOOK_BUDGET_S", "60"))
 
 _notebook_seconds: dict[str, float] = defaultdict(float)
+_second_run_seconds: dict[str, float] = defaultdict(float)  # --second-run
+_browser_seconds: dict[str, float] = {}  # lectures timed by their Voilà run (--lectures-in-browser)
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +61,56 @@ WEBSITE_TEST_FILES = ("tests/test_book.py", "tests/test_book_browser.py")
 WEBSITE_ESTIMATE_S = 40.0  # one full build of the site, then its checks and the browser visit
 AUTOGRADING_ESTIMATE_S = 70.0  # tests/test_autograding.py: one nbgrader course, every chapter
 OTHER_FILE_ESTIMATE_S = 5.0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--second-run", action="store_true", default=False,
+                     help="run every notebook nbval runs a second time, in a fresh kernel of its own (see conftest.py)")
+    parser.addoption("--lectures-in-browser", action="store_true", default=False,
+                     help="check notebooks/ in JupyterLab and Voilà (outputs compared by nbval's rules), not in nbval, "
+                          "when a browser is available (see conftest.py)")
+
+
+def lectures_in_browser(config: pytest.Config) -> bool:
+    """Whether this run leaves the lectures to the browser tests (the option, and a browser to run them)."""
+    if not config.getoption("--lectures-in-browser"):
+        return False
+    from tests.browser_support import find_chromium
+
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return find_chromium() is not None
+
+
+def pytest_ignore_collect(collection_path: pathlib.Path, config: pytest.Config) -> bool | None:
+    if collection_path.suffix == ".ipynb" and collection_path.parent == REPO_ROOT / "notebooks" \
+            and lectures_in_browser(config):
+        return True
+    return None
+
+
+#: The suffix of the second run of an exercise notebook (``--second-run``): its nbval items are
+#: ``solutions/NN_….ipynb@second-run::Cell k``, a collector of their own with a kernel of its own.
+SECOND_RUN = "@second-run"
+
+
+def pytest_collect_file(file_path: pathlib.Path, parent: pytest.Collector):
+    """With ``--second-run``, every notebook nbval runs (``solutions/``, and ``notebooks/`` unless
+    the browser runs the lectures) is collected twice: nbval's own collector, and a second one (its
+    own nodeid, its own fresh kernel) that runs and compares it again — two independent fresh runs,
+    scheduled in one session beside everything else."""
+    config = parent.config
+    if not config.getoption("--second-run") or file_path.suffix != ".ipynb" or not config.option.nbval:
+        return None
+    if file_path.parent != REPO_ROOT / "solutions" and not (
+            file_path.parent == REPO_ROOT / "notebooks" and not lectures_in_browser(config)):
+        return None
+    from nbval.plugin import IPyNbFile
+
+    nodeid = file_path.relative_to(parent.config.rootpath).as_posix() + SECOND_RUN
+    return IPyNbFile.from_parent(parent, path=file_path, nodeid=nodeid)
 
 
 def work_unit(nodeid: str) -> str:
@@ -77,7 +141,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return  # one process: keep pytest's order (nbval first, see testpaths in pyproject.toml)
     run_times = notebook_runtimes.readme_run_times()
     # A stable sort: the items of one unit stay together and in their order.
-    items.sort(key=lambda item: -estimated_seconds(work_unit(item.nodeid), run_times))
+    items.sort(key=lambda item: hand_out_key(work_unit(item.nodeid), run_times))
+
+
+def hand_out_key(unit: str, run_times: dict[str, float]) -> tuple[int, float]:
+    """Longest first, except that the JupyterLab tests come before everything else: a lecture's
+    two runs (JupyterLab, Voilà) then do not start side by side on the two workers, so the second
+    finds the training loops the first compiled in the XLA cache (see the Makefile), and each
+    worker starts its JupyterLab server once (a module fixture, torn down when another file's
+    tests come in between)."""
+    first = 0 if unit.startswith(BROWSER_TEST_FILES) and "voila" not in unit else 1
+    return first, -estimated_seconds(unit, run_times)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
@@ -93,24 +167,41 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    path, _, _ = report.nodeid.partition("::")
+    path, _, test = report.nodeid.partition("::")
     if path.endswith(".ipynb"):
         _notebook_seconds[path] += report.duration
         notebook_runtimes.record(path, report.duration)
+    elif path.endswith(".ipynb" + SECOND_RUN):
+        _second_run_seconds[path.removesuffix(SECOND_RUN)] += report.duration
+    measured = dict(report.user_properties).get(notebook_runtimes.RUN_SECONDS_PROPERTY)
+    if measured is not None and report.when == "call" and "[" in test:
+        lecture = f"notebooks/{test.partition('[')[2].rstrip(']')}.ipynb"
+        if lecture not in _notebook_seconds:  # nbval's time, when it also ran the lecture, wins
+            _browser_seconds[lecture] = float(measured)
+
+
+def notebook_durations() -> dict[str, tuple[float, str]]:
+    """``{notebook: (seconds, how it was measured)}`` for every notebook this run executed."""
+    durations = {path: (max(seconds, _second_run_seconds.get(path, 0.0)), "nbval") for path, seconds in
+                 _notebook_seconds.items()}  # the slower of its two runs
+    for path, seconds in _browser_seconds.items():
+        durations.setdefault(path, (seconds, "Voilà, kernel clock"))
+    return dict(sorted(durations.items()))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _notebook_seconds:
+    durations = notebook_durations()
+    if not durations:
         return
     terminalreporter.section("notebook durations (fresh kernel, all cells)")
-    for path, seconds in sorted(_notebook_seconds.items()):
+    for path, (seconds, where) in durations.items():
         flag = "  OVER BUDGET" if seconds > NOTEBOOK_BUDGET_S else ""
-        terminalreporter.write_line(f"{seconds:7.1f} s  {path}{flag}")
+        terminalreporter.write_line(f"{seconds:7.1f} s  {path}  ({where}){flag}")
     terminalreporter.write_line(f"budget: {NOTEBOOK_BUDGET_S:.0f} s per notebook")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    over = {path: s for path, s in _notebook_seconds.items() if s > NOTEBOOK_BUDGET_S}
+    over = {path: s for path, (s, _) in notebook_durations().items() if s > NOTEBOOK_BUDGET_S}
     if over and exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         names = ", ".join(f"{p} ({s:.0f} s)" for p, s in over.items())

@@ -27,6 +27,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -284,6 +285,8 @@ def jupyterlab_server(root_dir: Path = REPO_ROOT, role: str = "learner") -> Iter
             f"--FileCheckpoints.checkpoint_dir={checkpoints}",
             f"--LabApp.workspaces_dir={base / 'lab-workspaces'}",
             f"--LabApp.user_settings_dir={base / 'lab-settings'}",
+            # window.jupyterapp, for reading a notebook's outputs after Run All (lab_code_outputs).
+            "--LabApp.expose_app_in_browser=True",
             *root_flag(),
         ]  # fmt: skip
         server = Server("jupyterlab", argv, port, token, base, "api/status")
@@ -295,11 +298,24 @@ def jupyterlab_server(root_dir: Path = REPO_ROOT, role: str = "learner") -> Iter
 
 
 @contextlib.contextmanager
-def voila_server(notebook: Path, root_dir: Path = REPO_ROOT) -> Iterator[Server]:
-    """A Voilà server rendering ``notebook``; stopped and reaped on exit."""
+def voila_server(notebook: Path, root_dir: Path = REPO_ROOT, *, capture_outputs: bool = False) -> Iterator[Server]:
+    """A Voilà server rendering ``notebook``; stopped and reaped on exit.
+
+    With ``capture_outputs`` the page is Voilà's own ``lab`` template plus, before each code
+    cell, a hidden ``<script type="application/x.metalearn-cell+json">`` holding the cell's
+    outputs and execution timing exactly as Voilà's executor (nbclient) recorded them — for
+    nbval's comparison (:func:`voila_cell_records`). Nothing else on the page changes.
+    """
     with tempfile.TemporaryDirectory(prefix="metalearn-voila-") as tmp:
         base = Path(tmp)
         env = isolated_jupyter_env(base)
+        template_args = []
+        if capture_outputs:
+            folder = base / "data" / "voila" / "templates" / CAPTURE_TEMPLATE
+            folder.mkdir(parents=True)
+            (folder / "conf.json").write_text(json.dumps({"base_template": "lab"}))
+            (folder / "index.html.j2").write_text(CAPTURE_TEMPLATE_SOURCE)
+            template_args = [f"--template={CAPTURE_TEMPLATE}"]
         port, token = free_port(), secrets.token_hex(24)
         argv = [
             sys.executable, "-m", "voila", str(notebook),
@@ -309,6 +325,7 @@ def voila_server(notebook: Path, root_dir: Path = REPO_ROOT) -> Iterator[Server]
             f"--Voila.token={token}",
             "--Voila.port_retries=0",
             "--show_tracebacks=True",
+            *template_args,
         ]  # fmt: skip
         server = Server(
             "voila", argv, port, token, base, "voila/static/", any_http_answer_is_up=True
@@ -318,6 +335,34 @@ def voila_server(notebook: Path, root_dir: Path = REPO_ROOT) -> Iterator[Server]
             yield server
         finally:
             server.stop()
+
+
+CAPTURE_TEMPLATE = "metalearn-capture"
+CELL_RECORD_MIME = "application/x.metalearn-cell+json"
+CAPTURE_TEMPLATE_SOURCE = """{%- extends 'lab/index.html.j2' -%}
+{%- block codecell scoped -%}
+<script type="%s">{{ {"outputs": cell.outputs, "execution": cell.metadata.get("execution", {})} | tojson }}</script>
+{{ super() }}
+{%- endblock codecell -%}
+""".replace("%s", CELL_RECORD_MIME)
+
+
+def voila_cell_records(page) -> list[dict]:
+    """``[{"outputs": [...], "execution": {...}}]`` of every code cell Voilà ran, in order (see
+    :func:`voila_server`'s ``capture_outputs``)."""
+    texts = page.eval_on_selector_all(f'script[type="{CELL_RECORD_MIME}"]',
+                                      "(nodes) => nodes.map((n) => n.textContent)")
+    return [json.loads(text) for text in texts]
+
+
+def kernel_seconds(records: list[dict]) -> float:
+    """Seconds from the first code cell's start to the last one's end, by the kernel's own clock
+    (nbclient's ``execution`` timestamps); kernel start-up is not included."""
+    stamps = [datetime.fromisoformat(stamp) for record in records
+              for key, stamp in record["execution"].items() if key in ("iopub.status.busy", "iopub.status.idle")]
+    if not stamps:
+        raise AssertionError("Voilà recorded no execution times (nbclient's record_timing is off?)")
+    return (max(stamps) - min(stamps)).total_seconds()
 
 
 # ------------------------------------------------------------------------------- page helpers

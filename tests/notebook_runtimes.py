@@ -17,6 +17,10 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 README = REPO_ROOT / "README.md"
 
+#: The ``user_properties`` key under which a browser run reports a lecture's run time (kernel
+#: seconds, all cells) to conftest.py, which holds it to the notebook budget like nbval's times.
+RUN_SECONDS_PROPERTY = "notebook_run_s"
+
 _measured: dict[str, float] = {}
 _COURSE_MAP_ROW = re.compile(
     r"^\|\s*\[`(?P<path>notebooks/[^`]+\.ipynb)`\].*\|\s*~(?P<seconds>\d+(?:\.\d+)?) s\s*\|\s*$", re.MULTILINE

@@ -8,6 +8,10 @@ Voilà, on a 1366 × 768 laptop screen, and checks what the learner sees:
   width;
 * after Run All, every cell has run, no output is a Python error and **no stderr box** is shown
   (TensorFlow's start-up lines are kept out by ``metalearn_lib.quiet_tf``);
+* every code cell's outputs — in JupyterLab as it would save them, in Voilà as its executor
+  recorded them — **equal the committed ones by nbval's rules** (:mod:`tests.output_comparison`):
+  with ``--lectures-in-browser`` (``make test``) these two runs are the lectures' two runs in a
+  row, and nbval does not run them;
 * the explorer's picture is displayed at its **natural CSS width** (the PNG's width divided by
   the kit's pixel ratio, ±2 px: never stretched), every slider's **track is at least 120 px**,
   every dropdown option and control label is shown in full, and the explorer fits the visible
@@ -47,13 +51,17 @@ from tests.browser_support import (
     ARTIFACTS_DIR,
     REPO_ROOT,
     jupyterlab_server,
+    kernel_seconds,
     launch_chromium,
     require_chromium,
     require_playwright,
     screenshot_on_failure,
+    voila_cell_records,
     voila_server,
     wait_until,
 )
+from tests.notebook_runtimes import RUN_SECONDS_PROPERTY
+from tests.output_comparison import output_mismatches
 
 pytestmark = pytest.mark.browser
 
@@ -77,7 +85,8 @@ VOILA_NOTEBOOKS: tuple[str, ...] = WIDGET_NOTEBOOKS
 # The harness's own stand-in notebook: the same DOM contract, no course code, and two layout
 # faults the checks must find (see tests/fixtures/browser_probe.ipynb).
 PROBE_NOTEBOOK = "tests/fixtures/browser_probe.ipynb"
-PROBE_RUN_TIME = (2.0, "the probe's own estimate: one cell, no TensorFlow")
+PROBE_RUN_TIME = (2.0, "the probe's own estimate: two cells, no TensorFlow")
+PROBE_MISMATCH = "browser_probe.ipynb::Cell 1: outputs differ"
 
 VIEWPORT = {"width": 1366, "height": 768}
 MIN_TRACK_PX = 120
@@ -97,6 +106,10 @@ READOUT = f"{WIDGET} .metalearn-readout"
 IMAGE = f"{WIDGET} img"
 LAB_OUTPUTS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output"
 VOILA_OUTPUTS = ".jp-OutputArea-output"
+
+# The outputs of every code cell of the notebook in view, as JupyterLab would save them.
+LAB_CODE_OUTPUTS = """() => window.jupyterapp.shell.currentWidget.content.model.toJSON().cells
+  .filter((cell) => cell.cell_type === 'code').map((cell) => cell.outputs)"""
 
 ERROR_MARKERS = ("Traceback (most recent call last)", "Error displaying widget", "Error rendering")
 STDERR_MIME = "application/vnd.jupyter.stderr"
@@ -438,6 +451,18 @@ def check_static_picture_in_lab(page, notebook: str) -> None:
         f"not at its natural {natural:.0f} px (re-execute the notebook: `make execute NB={notebook}`)")
 
 
+def check_outputs(notebook: str, outputs: list, where: str, *, probe: bool = False) -> None:
+    """Every code cell's outputs equal the committed ones (nbval's rules); the probe notebook's
+    planted change (its last cell, 41 committed where 42 is printed) must be the one mismatch."""
+    mismatches = output_mismatches(REPO_ROOT / notebook, outputs)
+    if probe:
+        assert len(mismatches) == 1 and mismatches[0].startswith(PROBE_MISMATCH), (
+            f"the comparison missed the probe's planted output change in {where}; it found {mismatches}")
+        assert "answer: 41" in mismatches[0] and "answer: 42" in mismatches[0], mismatches[0]
+    else:
+        assert not mismatches, f"{notebook} {where}:\n" + "\n\n".join(mismatches)
+
+
 def check_notebook_in_lab(lab, page, notebook: str, *, expect_problems: tuple[str, ...] = ()) -> Budget:
     """Everything the module docstring lists, in JupyterLab. ``expect_problems``: fragments of the
     layout problems the probe notebook must be found to have (the course's notebooks have none)."""
@@ -455,6 +480,9 @@ def check_notebook_in_lab(lab, page, notebook: str, *, expect_problems: tuple[st
         lab_wait_kernel_idle(lab, notebook, page, plan)
         lab_run_all_and_wait(page, plan)
         wait_for_explorer(page, plan, LAB_OUTPUTS)
+        plan.phase = "compare every cell's outputs with the committed ones (nbval's rules)"
+        check_outputs(notebook, page.evaluate(LAB_CODE_OUTPUTS), "after Run All in JupyterLab",
+                      probe=notebook == PROBE_NOTEBOOK)
         plan.phase = "look at the explorer"
         stderr = stderr_outputs(page, LAB_OUTPUTS)
         assert not stderr, f"{notebook} shows stderr boxes after Run All:\n" + "\n---\n".join(stderr)
@@ -485,6 +513,18 @@ def test_browser_harness_finds_the_probe_notebooks_layout_faults(lab, page):
     its picture is stretched and its first slider squeezed. The checks must report both, and the
     rest (run all, no stderr, dragging the slider changes the output) must pass."""
     check_notebook_in_lab(lab, page, PROBE_NOTEBOOK, expect_problems=("the picture is displayed", "its track is"))
+
+
+def test_voila_run_finds_the_probe_notebooks_changed_output(chromium_executable, page):
+    """Voilà's recorded outputs reach the comparison: the probe's planted change is found."""
+    plan = budget(PROBE_NOTEBOOK, "Voilà", PROBE_RUN_TIME)
+    with voila_server(REPO_ROOT / PROBE_NOTEBOOK, capture_outputs=True) as voila:
+        page.goto(voila.url(""), wait_until="commit", timeout=max(1, plan.remaining()) * 1000)
+        plan.wait(lambda: page.locator("#rendered_cells").count() > 0 and page.locator("#loading").count() == 0,
+                  "Voilà to run every cell and render the page", interval=0.5)
+        records = voila_cell_records(page)
+        assert len(records) == 2 and kernel_seconds(records) >= 0
+        check_outputs(PROBE_NOTEBOOK, [record["outputs"] for record in records], "run in Voilà", probe=True)
 
 
 def test_output_errors_finds_python_errors_and_failed_widgets(page):
@@ -518,13 +558,13 @@ def test_learners_lab_has_no_teacher_tools_and_no_news_popup(lab, page):
 
 
 @pytest.mark.parametrize("notebook", VOILA_NOTEBOOKS, ids=stem)
-def test_explorer_in_voila(chromium_executable, page, notebook):
+def test_explorer_in_voila(chromium_executable, page, notebook, record_property):
     require_notebook(notebook)
     plan = budget(notebook, "Voilà")
     shot = ARTIFACTS_DIR / f"browser-voila-{stem(notebook)}-failure.png"
     shot.unlink(missing_ok=True)
     with (
-        voila_server(REPO_ROOT / notebook) as voila,
+        voila_server(REPO_ROOT / notebook, capture_outputs=True) as voila,
         screenshot_on_failure(page, shot, lambda: diagnostics(page, voila)),
     ):
         plan.phase = "render and run the notebook"
@@ -532,6 +572,10 @@ def test_explorer_in_voila(chromium_executable, page, notebook):
         plan.wait(lambda: page.locator("#rendered_cells").count() > 0 and page.locator("#loading").count() == 0,
                   "Voilà to run every cell and render the page", interval=0.5)
         wait_for_explorer(page, plan, VOILA_OUTPUTS)
+        plan.phase = "compare every cell's outputs with the committed ones (nbval's rules)"
+        records = voila_cell_records(page)
+        record_property(RUN_SECONDS_PROPERTY, kernel_seconds(records))
+        check_outputs(notebook, [record["outputs"] for record in records], "run in Voilà")
         plan.phase = "look at the explorer"
         stderr = stderr_outputs(page, VOILA_OUTPUTS)
         assert not stderr, f"{notebook} shows stderr boxes in Voilà:\n" + "\n---\n".join(stderr)
