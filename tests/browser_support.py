@@ -285,7 +285,7 @@ def jupyterlab_server(root_dir: Path = REPO_ROOT, role: str = "learner") -> Iter
             f"--FileCheckpoints.checkpoint_dir={checkpoints}",
             f"--LabApp.workspaces_dir={base / 'lab-workspaces'}",
             f"--LabApp.user_settings_dir={base / 'lab-settings'}",
-            # window.jupyterapp, for reading a notebook's outputs after Run All (lab_code_outputs).
+            # window.jupyterapp, for reading a notebook's outputs after Run All (test_browser.LAB_CODE_OUTPUTS).
             "--LabApp.expose_app_in_browser=True",
             *root_flag(),
         ]  # fmt: skip
