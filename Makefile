@@ -44,8 +44,8 @@ teach: $(STAMP)
 # The tests run on WORKERS processes (pytest-xdist; conftest.py hands out the work, longest first);
 # WORKERS=1 runs them in one. Every lecture runs twice, where learners run it: Run All in JupyterLab
 # and a Voilà page (tests/test_browser.py), each run's outputs compared with the committed ones by
-# nbval's rules (--lectures-in-browser; without a browser nbval runs the lectures instead). Every
-# notebook nbval runs, it runs twice, in two fresh kernels, in the same session (--second-run).
+# nbval's rules (--lectures-in-browser; without a browser nbval runs the lectures instead). nbval
+# runs each of its notebooks twice, in two fresh kernels, in the same session (--second-run).
 WORKERS ?= 2
 PARALLEL = $(if $(filter 1,$(WORKERS)),,-n $(WORKERS))
 # Compiled XLA programs are kept for the run in _build/xla-cache (TensorFlow's persistent

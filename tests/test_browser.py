@@ -82,8 +82,8 @@ WIDGET_NOTEBOOKS: tuple[str, ...] = (
 )
 VOILA_NOTEBOOKS: tuple[str, ...] = WIDGET_NOTEBOOKS
 
-# The harness's own stand-in notebook: the same DOM contract, no course code, and two layout
-# faults the checks must find (see tests/fixtures/browser_probe.ipynb).
+# The harness's own stand-in notebook: the same DOM contract, no course code, two layout faults
+# and one changed committed output that the checks must find (see tests/fixtures/browser_probe.ipynb).
 PROBE_NOTEBOOK = "tests/fixtures/browser_probe.ipynb"
 PROBE_RUN_TIME = (2.0, "the probe's own estimate: two cells, no TensorFlow")
 PROBE_MISMATCH = "browser_probe.ipynb::Cell 1: outputs differ"
@@ -515,13 +515,18 @@ def test_browser_harness_finds_the_probe_notebooks_layout_faults(lab, page):
     check_notebook_in_lab(lab, page, PROBE_NOTEBOOK, expect_problems=("the picture is displayed", "its track is"))
 
 
+def open_voila_page(page, voila, plan: Budget) -> None:
+    """Open the Voilà page and wait until Voilà has run every cell and shows the rendered page."""
+    page.goto(voila.url(""), wait_until="commit", timeout=max(1, plan.remaining()) * 1000)
+    plan.wait(lambda: page.locator("#rendered_cells").count() > 0 and page.locator("#loading").count() == 0,
+              "Voilà to run every cell and render the page", interval=0.5)
+
+
 def test_voila_run_finds_the_probe_notebooks_changed_output(chromium_executable, page):
     """Voilà's recorded outputs reach the comparison: the probe's planted change is found."""
     plan = budget(PROBE_NOTEBOOK, "Voilà", PROBE_RUN_TIME)
     with voila_server(REPO_ROOT / PROBE_NOTEBOOK, capture_outputs=True) as voila:
-        page.goto(voila.url(""), wait_until="commit", timeout=max(1, plan.remaining()) * 1000)
-        plan.wait(lambda: page.locator("#rendered_cells").count() > 0 and page.locator("#loading").count() == 0,
-                  "Voilà to run every cell and render the page", interval=0.5)
+        open_voila_page(page, voila, plan)
         records = voila_cell_records(page)
         assert len(records) == 2 and kernel_seconds(records) >= 0
         check_outputs(PROBE_NOTEBOOK, [record["outputs"] for record in records], "run in Voilà", probe=True)
@@ -568,9 +573,7 @@ def test_explorer_in_voila(chromium_executable, page, notebook, record_property)
         screenshot_on_failure(page, shot, lambda: diagnostics(page, voila)),
     ):
         plan.phase = "render and run the notebook"
-        page.goto(voila.url(""), wait_until="commit", timeout=max(1, plan.remaining()) * 1000)
-        plan.wait(lambda: page.locator("#rendered_cells").count() > 0 and page.locator("#loading").count() == 0,
-                  "Voilà to run every cell and render the page", interval=0.5)
+        open_voila_page(page, voila, plan)
         wait_for_explorer(page, plan, VOILA_OUTPUTS)
         plan.phase = "compare every cell's outputs with the committed ones (nbval's rules)"
         records = voila_cell_records(page)
